@@ -1,0 +1,32 @@
+"""The contract between the runtime and a platform adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.message import IncomingMessage, OutgoingMessage
+
+Feed = Callable[[IncomingMessage], Awaitable[None]]
+
+
+class SendError(Exception):
+    """A platform refused or failed to deliver a message; the outbox will retry it."""
+
+
+class Adapter(Protocol):
+    """Translates one platform to linli's message types and back; nothing more."""
+
+    platform: str
+
+    async def start(self, feed: Feed) -> None:
+        """Connect and begin delivering inbound messages to ``feed``; returns once connected."""
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Deliver one outbound message or raise ``SendError``."""
+
+    async def stop(self) -> None:
+        """Disconnect and release resources."""
+
+    def health(self) -> dict[str, object]:
+        """A small JSON-able status for ``/healthz``."""

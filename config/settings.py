@@ -1,0 +1,152 @@
+"""linli's settings: one typed object, loaded once and passed down.
+
+Sources, highest first: environment variables (``LINLI_`` prefix, ``__`` for nesting), then the YAML
+file named by ``LINLI_CONFIG`` (default ``linli.yaml`` in the working directory, optional).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_CONFIG_FILE = "linli.yaml"
+
+
+class SettingsError(Exception):
+    """A settings file or variable is broken; the message names the file and the problem."""
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class RateLimit(BaseModel):
+    per_second: float = Field(default=1.0, gt=0)
+    per_minute: int = Field(default=20, gt=0)
+
+
+class WechatySettings(BaseModel):
+    endpoint: str = ""
+    token: SecretStr = SecretStr("")
+    account_limit: RateLimit = RateLimit()
+    room_limit: RateLimit = RateLimit(per_second=0.5, per_minute=10)
+    reconnect_max_seconds: float = Field(default=30.0, gt=0)
+    connect_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.endpoint)
+
+
+class WeComSettings(BaseModel):
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: SecretStr = SecretStr("")
+    token: SecretStr = SecretStr("")
+    aes_key: SecretStr = SecretStr("")
+    aibot_token: SecretStr = SecretStr("")
+    aibot_aes_key: SecretStr = SecretStr("")
+    api_base: str = "https://qyapi.weixin.qq.com"
+    webhooks: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @property
+    def app_enabled(self) -> bool:
+        return bool(self.corp_id and self.secret.get_secret_value())
+
+    @property
+    def aibot_enabled(self) -> bool:
+        return bool(self.aibot_token.get_secret_value() and self.aibot_aes_key.get_secret_value())
+
+
+class NlpSettings(BaseModel):
+    rules_file: Path = CONFIG_DIR / "rules.yaml"
+    cache_dir: Path = Path(".cache/linli")
+    max_text_chars: int = Field(default=4000, gt=0)
+
+
+class EmergencySettings(BaseModel):
+    fire: str = "119"
+    medical: str = "120"
+    police: str = "110"
+    gas: str = "96777"
+    duty_phone: str = "0757-8888 0000"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LINLI_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = "sqlite+aiosqlite:///linli.db"
+    org_file: Path | None = None
+    timezone: str = "Asia/Shanghai"
+    max_message_chars: int = Field(default=10_000, gt=0)
+    http: HttpSettings = HttpSettings()
+    wechaty: WechatySettings = WechatySettings()
+    wecom: WeComSettings = WeComSettings()
+    nlp: NlpSettings = NlpSettings()
+    emergency: EmergencySettings = EmergencySettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, config_file_path()))
+
+
+def config_file_path() -> Path:
+    return Path(os.environ.get("LINLI_CONFIG", DEFAULT_CONFIG_FILE))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise SettingsError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: the top level must be a mapping of keys")
+    return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the YAML file (if any) under the environment and return the settings, or raise SettingsError."""
+    path = config_file_path()
+    explicit = "LINLI_CONFIG" in os.environ
+    file_values: dict[str, Any] = {}
+    if path.exists():
+        file_values = _read_yaml(path)
+    elif explicit:
+        raise SettingsError(f"{path}: the settings file named by LINLI_CONFIG does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+        )
+        source = path if file_values else "environment"
+        raise SettingsError(f"{source}: invalid settings: {problems}") from exc
