@@ -30,3 +30,7 @@ class Adapter(Protocol):
 
     def health(self) -> dict[str, object]:
         """A small JSON-able status for ``/healthz``."""
+
+
+class AdapterStartError(Exception):
+    """An adapter could not connect (wrong token, unreachable endpoint); ``linli run`` exits non-zero."""
