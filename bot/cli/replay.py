@@ -161,7 +161,7 @@ def demo(interactive: bool, org_file: Path) -> None:
             click.echo(click.style("== 北江社区 · 模拟群聊 ==", bold=True))
             with DEMO_SCRIPT.open(encoding="utf-8") as script:
                 await replay(
-                    settings, store, read_records(script, str(DEMO_SCRIPT)), _print_action(names), _print_message
+                    settings, store, read_records(script, str(DEMO_SCRIPT)), _print_action(names), _print_message(names)
                 )
             click.echo()
             await print_ticket_table(store, decisions=True)
