@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings
+from nlp.command import Command
 from nlp.decision import Decision
 from storage.message_repo import MessageRepo
 from storage.models import ChatGroup, Message, Person
@@ -24,6 +25,7 @@ class Context:
     decision: Decision
     group: ChatGroup | None
     sender: Person | None
+    command: Command | None = None
     org: OrgRepo = field(init=False)
     tickets: TicketRepo = field(init=False)
     messages: MessageRepo = field(init=False)
@@ -32,6 +34,10 @@ class Context:
         self.org = OrgRepo(self.session)
         self.tickets = TicketRepo(self.session)
         self.messages = MessageRepo(self.session)
+
+    def actor(self, platform: str, sender_id: str) -> str:
+        """How the history names whoever sent this message: a person id, or platform:user for a resident."""
+        return self.sender.id if self.sender is not None else f"{platform}:{sender_id}"
 
     @property
     def unit_id(self) -> str | None:

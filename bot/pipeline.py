@@ -20,6 +20,7 @@ from bot.context import Context
 from bot.message import DirectMessage, IncomingMessage, OutgoingMessage, Say, SendImage
 from bot.router import Router, dispatch
 from config.settings import Settings
+from nlp.command import parse_command
 from nlp.decision import Classifier, Decision, Domain, Kind
 from storage.message_repo import MessageRepo
 from storage.models import Message, OutboxItem
@@ -159,6 +160,7 @@ class Pipeline:
                 decision=decision,
                 group=group,
                 sender=sender,
+                command=parse_command(msg.text) if msg.content_type == "text" else None,
             )
             replies = await dispatch(self.routers, msg, ctx) or []
             rows = [outbox_row(out, now=now, in_reply_to=msg.message_id) for out in replies]

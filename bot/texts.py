@@ -65,3 +65,185 @@ def major_notice(ticket_id: int, urgent: bool, group: str, reporter: str, summar
 
 def no_leader(ticket_id: int) -> str:
     return f"#{ticket_id} 所在楼栋暂未配置楼长，已转社区统一处理。"
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+HELP_RESIDENT = (
+    "邻里助手可以帮您：\n"
+    "· 在群里直接说遇到的问题，我会登记并通知楼长\n"
+    "· 进度 #编号：查看办理进度（不带编号查看您反映的事）\n"
+    "· 评价 #编号 满意/不满意 或 1-5 分\n"
+    "· 撤销 #编号：撤回您反映的事"
+)
+HELP_LEADER = (
+    "楼长常用命令：\n"
+    "· 接单 #编号 · 办结 #编号 说明 · 转派 #编号 @某人 · 升级 #编号\n"
+    "· 不受理 #编号 理由 · 派单 #编号 共建单位 · 我的任务 · 待办 · 积分 · 排行"
+)
+HELP_COMMITTEE = "· 绑定 楼栋或小区名：把本群绑定到网格"
+
+
+def not_found(ticket_id: int) -> str:
+    return f"没有找到 #{ticket_id}，请核对编号。"
+
+
+def need_number(verb: str) -> str:
+    return f"请带上工单编号，例如“{verb} #12”。"
+
+
+def not_allowed(ticket_id: int, verb: str) -> str:
+    return f"抱歉，#{ticket_id} 只能由责任人或上级网格{verb}。"
+
+
+def not_yours(ticket_id: int) -> str:
+    return f"抱歉，#{ticket_id} 不是您反映的事，只有反映人可以操作。"
+
+
+def illegal(ticket_id: int, state_title: str, verb: str) -> str:
+    return f"#{ticket_id} 目前{state_title}，不能{verb}。"
+
+
+def accepted(ticket_id: int, leader: str, summary: str) -> str:
+    return f"#{ticket_id}「{summary}」已由 {leader} 接单，正在处理。"
+
+
+def resolved(ticket_id: int, leader: str, note: str) -> str:
+    detail = f"：{note}" if note else ""
+    return f"#{ticket_id} 已由 {leader} 办结{detail}。请反映人回复“评价 #{ticket_id} 满意”或“不满意”，也可以打 1-5 分。"
+
+
+def transferred(ticket_id: int, old: str, new: str) -> str:
+    return f"#{ticket_id} 已由 {old} 转派给 {new}。"
+
+
+def transfer_target_unknown(name: str) -> str:
+    return f"没有找到“{name}”，请 @ 网格里的楼长或书记。"
+
+
+def transfer_needs_target(ticket_id: int) -> str:
+    return f"请 @ 要转派的人，例如“转派 #{ticket_id} @何秀英”。"
+
+
+def new_assignment(ticket_id: int, by: str, summary: str) -> str:
+    return f"{by} 把 #{ticket_id}「{summary}」转给您，请回复“接单 #{ticket_id}”。"
+
+
+def escalated(ticket_id: int, level: str, names: str) -> str:
+    return f"#{ticket_id} 已升级到{level}（{names}），原责任人继续跟进。"
+
+
+def escalation_notice(ticket_id: int, summary: str, by: str, assignee: str) -> str:
+    return f"【升级】#{ticket_id}「{summary}」由 {by} 升级，责任人 {assignee}，请协调处理。"
+
+
+def no_higher_level(ticket_id: int) -> str:
+    return f"#{ticket_id} 已在最高一级网格，无法再升级。"
+
+
+def rejected(ticket_id: int, reason: str) -> str:
+    return f"#{ticket_id} 不予受理，理由：{reason}。如有疑问请联系社区。"
+
+
+def reject_needs_reason(ticket_id: int) -> str:
+    return f"请写明不受理的理由，例如“不受理 #{ticket_id} 属于私人纠纷，已建议调解”。"
+
+
+def withdrawn(ticket_id: int) -> str:
+    return f"#{ticket_id} 已按您的要求撤销。"
+
+
+def withdrawn_notice(ticket_id: int, who: str) -> str:
+    return f"#{ticket_id} 已被反映人 {who} 撤销，无需再处理。"
+
+
+def progress_line(ticket_id: int, summary: str, state: str, assignee: str) -> str:
+    return f"#{ticket_id}「{summary}」：{state}，责任人 {assignee}"
+
+
+def nothing_open() -> str:
+    return "您目前没有在办的事项。"
+
+
+def task_list(title: str, lines: list[str]) -> str:
+    return title + "\n" + "\n".join(lines) if lines else f"{title}\n暂无。"
+
+
+def rated(ticket_id: int, score: int) -> str:
+    return f"谢谢您的评价（{score} 分），#{ticket_id} 已关闭。"
+
+
+def rated_badly(ticket_id: int) -> str:
+    return f"抱歉没有让您满意，#{ticket_id} 已重新打开，楼长会再跟进。"
+
+
+def bad_rating_notice(ticket_id: int, summary: str, score: int) -> str:
+    return f"#{ticket_id}「{summary}」反映人评价 {score} 分，已重新打开，请再跟进。"
+
+
+def rating_invalid() -> str:
+    return "评价请用“满意”“不满意”或 1-5 分，例如“评价 #12 5”。"
+
+
+def rating_not_ready(ticket_id: int) -> str:
+    return f"#{ticket_id} 还没有办结，办结后再请您评价。"
+
+
+def merged_report(reporter: str, ticket_id: int, households: int) -> str:
+    return f"{mention(reporter)}已有 #{ticket_id} 在处理同一件事，已把您记为反映人（共 {households} 户）。"
+
+
+def became_major(ticket_id: int, households: int, summary: str) -> str:
+    return f"【大事】#{ticket_id}「{summary}」已有 {households} 户反映，转为大事，请关注。"
+
+
+def bound(group: str, unit: str) -> str:
+    return f"本群“{group}”已绑定到 {unit}，以后群里反映的事会派给对应楼长。"
+
+
+def bind_unknown(name: str) -> str:
+    return f"没有找到“{name}”，请写楼栋或小区的名称，例如“绑定 时代城3栋”。"
+
+
+def bind_not_allowed() -> str:
+    return "抱歉，只有社区党委成员可以绑定群。"
+
+
+def already_bound(group: str, unit: str) -> str:
+    return f"本群“{group}”已绑定到 {unit}。"
+
+
+def points_of(name: str, total: int) -> str:
+    return f"{name} 目前积分 {total} 分。"
+
+
+def ranking(lines: list[str]) -> str:
+    return "楼长积分排行：\n" + "\n".join(lines) if lines else "暂无积分记录。"
+
+
+def photo_attached(ticket_id: int) -> str:
+    return f"照片已附在 #{ticket_id}，谢谢。"
+
+
+def voice_reply(name: str) -> str:
+    return f"{mention(name)}收到您的语音，麻烦用几个字写一下是什么事、在哪里，方便登记处理，谢谢！"
+
+
+def dispatched(ticket_id: int, unit: str, contact: str) -> str:
+    return f"#{ticket_id} 已派单给共建单位 {unit}（{contact}）。"
+
+
+def dispatch_task(ticket_id: int, summary: str, group: str, by: str) -> str:
+    return f"【共建派单】#{ticket_id}「{summary}」（{group}），由 {by} 派单，请回复“接单 #{ticket_id}”。"
+
+
+def dispatch_hint(ticket_id: int, unit: str, resource: str) -> str:
+    return f"可派单给共建单位 {unit}（{resource}）：回复“派单 #{ticket_id} {unit}”。"
+
+
+def dispatch_unknown(name: str) -> str:
+    return f"没有找到共建单位“{name}”。"
+
+
+def dm_hint() -> str:
+    return "您好，我是邻里助手。遇到问题请在楼栋群里说，我会登记并通知楼长；回复“帮助”查看可用命令。"

@@ -84,6 +84,22 @@ class EmergencySettings(BaseModel):
     duty_phone: str = "0757-8888 0000"
 
 
+class TicketSettings(BaseModel):
+    merge_window_hours: float = Field(default=72, gt=0)
+    merge_similarity: float = Field(default=0.4, gt=0, le=1)
+    major_after_households: int = Field(default=3, ge=2)
+    auto_close_hours: float = Field(default=72, gt=0)
+    photo_window_minutes: float = Field(default=10, gt=0)
+
+
+class PointRules(BaseModel):
+    accept_on_time: int = 2
+    accept_within_minutes: float = Field(default=240, gt=0)
+    resolve: int = 3
+    good_rating: int = 2
+    bad_rating: int = -2
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LINLI_",
@@ -100,6 +116,8 @@ class Settings(BaseSettings):
     wecom: WeComSettings = WeComSettings()
     nlp: NlpSettings = NlpSettings()
     emergency: EmergencySettings = EmergencySettings()
+    tickets: TicketSettings = TicketSettings()
+    points: PointRules = PointRules()
 
     @classmethod
     def settings_customise_sources(

@@ -1,16 +1,26 @@
-"""Reports: a trivial or major message in a bound group becomes a ticket, routed on the grid."""
+"""Reports: a trivial or major message in a bound group becomes a ticket, routed on the grid.
+
+A report that repeats an unfinished ticket from the same building (same service area, similar words,
+within the merge window) joins it instead; enough households reporting one ticket make it major.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from sqlalchemy import select
 
 from bot import texts
 from bot.context import Context
-from bot.message import DirectMessage, IncomingMessage, OutgoingMessage, Say
+from bot.message import IncomingMessage, OutgoingMessage, Say
 from bot.router import Reply, Router
-from handlers.routing import address, route
+from handlers.lifecycle import UNFINISHED
+from handlers.routing import Route, notify, route
 from nlp.decision import Kind
-from storage.models import Person
+from nlp.similarity import similarity
+from storage.models import CoUnit, Ticket, Unit
+from storage.ticket_repo import TicketFilter
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +35,76 @@ def is_report(msg: IncomingMessage, ctx: Context) -> bool:
     return ctx.decision.kind in (Kind.TRIVIAL, Kind.MAJOR)
 
 
-def _dm(person: Person, platform: str, text: str) -> DirectMessage | None:
-    target = address(person, platform)
-    if target is None:
-        log.warning("cannot reach %s (%s): no platform id in the org", person.name, person.id)
-        return None
-    return DirectMessage(platform=target[0], to=target[1], text=text)
+async def similar_open_ticket(ctx: Context, msg: IncomingMessage, unit: Unit) -> Ticket | None:
+    settings = ctx.settings.tickets
+    since = msg.time - timedelta(hours=settings.merge_window_hours)
+    best: tuple[float, Ticket] | None = None
+    for ticket in await ctx.tickets.list(TicketFilter(unit_ids=[unit.id], states=list(UNFINISHED))):
+        if ticket.opened_at < since or ticket.domain != ctx.decision.domain.value:
+            continue
+        score = similarity(msg.text, ticket.summary)
+        if score >= settings.merge_similarity and (best is None or score > best[0]):
+            best = (score, ticket)
+    return best[1] if best else None
+
+
+async def co_unit_hint(ctx: Context, ticket: Ticket, text: str) -> str:
+    units = (await ctx.session.scalars(select(CoUnit).where(CoUnit.community_id == ticket.community_id))).all()
+    lowered = text.lower()
+    for unit in units:
+        for resource in unit.resources:
+            keywords = [str(k).lower() for k in resource.get("keywords", [])]
+            if resource.get("domain") == ticket.domain and any(k in lowered for k in keywords):
+                return texts.dispatch_hint(ticket.id, unit.name, str(resource.get("name", "")))
+    return ""
+
+
+def _notify_above(grid: Route, platform: str, text: str) -> tuple[list[OutgoingMessage], list[tuple[str, str]]]:
+    out: list[OutgoingMessage] = []
+    named: list[tuple[str, str]] = []
+    for _level, serving in grid.above:
+        for person in serving:
+            named.append((texts.ROLE_TITLES.get(person.role, ""), person.name))
+            dm = notify(person, platform, text)
+            if dm is not None:
+                out.append(dm)
+    return out, named
+
+
+async def merge_report(ctx: Context, msg: IncomingMessage, ticket: Ticket, unit: Unit) -> Reply:
+    added = await ctx.tickets.add_reporter(
+        ticket,
+        platform=msg.platform,
+        sender_id=msg.sender_id,
+        sender_name=msg.sender_name,
+        person_id=ctx.sender.id if ctx.sender else None,
+        at=msg.time,
+    )
+    ctx.stored.ticket_id = ticket.id
+    if not added:
+        log.info("repeat report from %s:%s folded into #%d silently", msg.platform, msg.sender_id, ticket.id)
+        return []
+    await ctx.tickets.note(
+        ticket, actor=ctx.actor(msg.platform, msg.sender_id), action="report", at=msg.time, note=msg.message_id
+    )
+    households = len(ticket.reporters)
+    out: list[OutgoingMessage] = [
+        Say(
+            platform=msg.platform,
+            chat_id=msg.chat_id,
+            text=texts.merged_report(msg.sender_name, ticket.id, households),
+            mentions=(msg.sender_id,),
+        )
+    ]
+    if ticket.kind == Kind.TRIVIAL and households >= ctx.settings.tickets.major_after_households:
+        ticket.kind = Kind.MAJOR.value
+        ticket.council_pending = True
+        await ctx.tickets.note(ticket, actor="linli", action="major", at=msg.time, note=f"{households} households")
+        dms, _ = _notify_above(
+            await route(ctx.org, unit.id), ticket.platform, texts.became_major(ticket.id, households, ticket.summary)
+        )
+        out.extend(dms)
+    return out
 
 
 @router.message(in_bound_group, is_report)
@@ -40,6 +114,10 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
     decision = ctx.decision
     unit = await ctx.org.unit(ctx.unit_id)
     assert unit is not None
+    existing = await similar_open_ticket(ctx, msg, unit)
+    if existing is not None:
+        return await merge_report(ctx, msg, existing, unit)
+
     grid = await route(ctx.org, unit.id)
     summary = texts.summarise(msg.text)
     major = decision.kind is Kind.MAJOR
@@ -55,8 +133,9 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
         decision=decision.as_json(),
         assignee_id=grid.assignee.id if grid.assignee else None,
         opened_at=msg.time,
-        actor=f"{msg.platform}:{msg.sender_id}",
+        actor=ctx.actor(msg.platform, msg.sender_id),
     )
+    ticket.council_pending = major
     await ctx.tickets.add_reporter(
         ticket,
         platform=msg.platform,
@@ -73,24 +152,16 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
     if grid.assignee is not None:
         notified.append((texts.ROLE_TITLES.get(grid.assignee.role, ""), grid.assignee.name))
         task = texts.new_task(ticket.id, ticket.kind, ticket.urgent, group_name, msg.sender_name, summary)
-        dm = _dm(grid.assignee, msg.platform, task)
+        hint = await co_unit_hint(ctx, ticket, msg.text)
+        dm = notify(grid.assignee, msg.platform, f"{task}\n{hint}" if hint else task)
         if dm is not None:
             out.append(dm)
     if major:
-        notice = texts.major_notice(
-            ticket.id,
-            ticket.urgent,
-            group_name,
-            msg.sender_name,
-            summary,
-            grid.assignee.name if grid.assignee else "社区",
-        )
-        for _level, serving in grid.above:
-            for person in serving:
-                notified.append((texts.ROLE_TITLES.get(person.role, ""), person.name))
-                dm = _dm(person, msg.platform, notice)
-                if dm is not None:
-                    out.append(dm)
+        assignee_name = grid.assignee.name if grid.assignee else "社区"
+        notice = texts.major_notice(ticket.id, ticket.urgent, group_name, msg.sender_name, summary, assignee_name)
+        dms, named = _notify_above(grid, msg.platform, notice)
+        out.extend(dms)
+        notified.extend(named)
     ack = texts.ack_report(msg.sender_name, ticket.id, summary, notified, major=major)
     if decision.urgent:
         e = ctx.settings.emergency

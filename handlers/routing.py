@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.message import DirectMessage
 from storage.models import Person, Unit
 from storage.org_repo import OrgRepo
 
 PLATFORM_PREFERENCE = ("wecom", "wechaty", "sim", "console")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,3 +55,12 @@ def everyone(route: Route) -> Sequence[Person]:
     for _unit, serving in route.above:
         people.extend(p for p in serving if p not in people)
     return people
+
+
+def notify(person: Person, platform: str, text: str) -> DirectMessage | None:
+    """A direct message to a person on the conversation's platform if possible; None if unreachable."""
+    target = address(person, platform)
+    if target is None:
+        log.warning("cannot reach %s (%s): no platform id in the org", person.name, person.id)
+        return None
+    return DirectMessage(platform=target[0], to=target[1], text=text)

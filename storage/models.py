@@ -162,6 +162,10 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     decision: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    council_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    co_unit_id: Mapped[str | None] = mapped_column(ForeignKey("co_units.id"))
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     reporters: Mapped[list[TicketReporter]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", lazy="selectin", order_by="TicketReporter.reported_at"
@@ -217,3 +221,30 @@ class OutboxItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Rating(Base):
+    """A reporter's satisfaction with a resolved ticket (1-5)."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[str] = mapped_column(String(128))
+    score: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PointEntry(Base):
+    """One line of the leaders' points ledger (楼长积分); one entry per person, ticket and reason."""
+
+    __tablename__ = "points"
+    __table_args__ = (UniqueConstraint("person_id", "ticket_id", "reason"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(32))
+    points: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

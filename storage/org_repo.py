@@ -133,6 +133,10 @@ class OrgRepo:
                 load[assignee] = count
         return load
 
+    async def units_in(self, community_id: str) -> Sequence[Unit]:
+        rows = await self.session.scalars(select(Unit).where(Unit.community_id == community_id).order_by(Unit.depth))
+        return rows.all()
+
     async def communities(self) -> Sequence[Unit]:
         return (await self.session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))).all()
 

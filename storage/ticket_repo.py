@@ -84,6 +84,21 @@ class TicketRepo:
         ticket.state = to_state
         await self.session.flush()
 
+    async def note(self, ticket: Ticket, *, actor: str, action: str, at: datetime, note: str = "") -> None:
+        """A history entry that does not change the state (an attachment, a reminder)."""
+        self.session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=at,
+                actor=actor,
+                action=action,
+                from_state=ticket.state,
+                to_state=ticket.state,
+                note=note,
+            )
+        )
+        await self.session.flush()
+
     async def add_reporter(
         self, ticket: Ticket, *, platform: str, sender_id: str, sender_name: str, person_id: str | None, at: datetime
     ) -> bool:
@@ -110,6 +125,19 @@ class TicketRepo:
     async def events(self, ticket_id: int) -> Sequence[TicketEvent]:
         rows = await self.session.scalars(
             select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+        )
+        return rows.all()
+
+    async def assigned_to(self, person_id: str) -> Sequence[Ticket]:
+        rows = await self.session.scalars(select(Ticket).where(Ticket.assignee_id == person_id).order_by(Ticket.id))
+        return rows.all()
+
+    async def reported_by(self, platform: str, sender_id: str) -> Sequence[Ticket]:
+        rows = await self.session.scalars(
+            select(Ticket)
+            .join(TicketReporter)
+            .where(TicketReporter.platform == platform, TicketReporter.sender_id == sender_id)
+            .order_by(Ticket.id)
         )
         return rows.all()
 
