@@ -247,3 +247,7 @@ def dispatch_unknown(name: str) -> str:
 
 def dm_hint() -> str:
     return "您好，我是邻里助手。遇到问题请在楼栋群里说，我会登记并通知楼长；回复“帮助”查看可用命令。"
+
+
+def auto_closed(ticket_id: int) -> str:
+    return f"#{ticket_id} 办结后没有收到异议，已自动关闭。如仍有问题，请重新反映。"

@@ -40,7 +40,8 @@ def _bigrams(text: str) -> set[str]:
 
 
 def similarity(a: str, b: str) -> float:
-    """0..1. Reports naming different floors or buildings score 0 whatever their wording."""
+    """0..1, the share of the shorter report's bigrams found in the other (a short follow-up such as
+    "六楼走廊灯还是不亮" matches a long first report). Reports naming different floors or buildings score 0."""
     na, nb = _normalise(a), _normalise(b)
     pa, pb = frozenset(_PLACE_NUMBER.findall(na)), frozenset(_PLACE_NUMBER.findall(nb))
     if pa and pb and not pa & pb:
@@ -48,4 +49,4 @@ def similarity(a: str, b: str) -> float:
     ga, gb = _bigrams(na), _bigrams(nb)
     if not ga or not gb:
         return 0.0
-    return len(ga & gb) / len(ga | gb)
+    return len(ga & gb) / min(len(ga), len(gb))

@@ -133,6 +133,16 @@ class OrgRepo:
                 load[assignee] = count
         return load
 
+    async def subtree(self, unit_id: str) -> list[str]:
+        """The unit and every unit below it, at any depth."""
+        found = [unit_id]
+        frontier = [unit_id]
+        while frontier:
+            rows = await self.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier)))
+            frontier = list(rows.all())
+            found.extend(frontier)
+        return found
+
     async def units_in(self, community_id: str) -> Sequence[Unit]:
         rows = await self.session.scalars(select(Unit).where(Unit.community_id == community_id).order_by(Unit.depth))
         return rows.all()

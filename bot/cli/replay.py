@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
 import click
+from sqlalchemy import select
 
 from bot.adapters.simulated import SimulatedAdapter
 from bot.app import Service, Store, import_org, open_store
@@ -20,7 +23,7 @@ from bot.message import IncomingMessage
 from bot.recording import RecordError, action_record, parse_record
 from config.org_file import OrgFileError
 from config.settings import CONFIG_DIR, Settings
-from storage.models import OutboxItem
+from storage.models import Message, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ async def replay(
     records: Iterator[IncomingMessage],
     on_action: Callable[[OutboxItem], None],
     on_message: Callable[[IncomingMessage], None] | None = None,
+    prepare: Callable[[IncomingMessage], Awaitable[IncomingMessage]] | None = None,
 ) -> int:
     """Feed records in order, each at its own time, sending what each causes before the next; returns the count."""
     adapters = [SimulatedAdapter(platform) for platform in PLATFORMS]
@@ -58,6 +62,8 @@ async def replay(
             result = hook(msg.time)
             if asyncio.iscoroutine(result):
                 await result
+        if prepare is not None:
+            msg = await prepare(msg)
         if on_message is not None:
             on_message(msg)
         await service.feed(msg, now=msg.time)
@@ -125,6 +131,27 @@ def _print_action(names: dict[str, str]) -> Callable[[OutboxItem], None]:
     return show
 
 
+_PLACEHOLDER = re.compile(r"#<([^>]+)>")
+
+
+def _ticket_numbers(store: Store) -> Callable[[IncomingMessage], Awaitable[IncomingMessage]]:
+    """The demo script names tickets by the message that opened them (#<demo-002>); fill in the numbers."""
+
+    async def fill(msg: IncomingMessage) -> IncomingMessage:
+        wanted = _PLACEHOLDER.findall(msg.text)
+        if not wanted:
+            return msg
+        async with store.sessions() as session:
+            rows = await session.execute(
+                select(Message.message_id, Message.ticket_id).where(Message.message_id.in_(wanted))
+            )
+            numbers = dict(rows.all())
+        text = _PLACEHOLDER.sub(lambda m: f"#{numbers.get(m.group(1)) or '?'}", msg.text)
+        return dataclasses.replace(msg, text=text)
+
+    return fill
+
+
 async def _names(store: Store) -> dict[str, str]:
     from storage.org_repo import OrgRepo
 
@@ -161,7 +188,12 @@ def demo(interactive: bool, org_file: Path) -> None:
             click.echo(click.style("== 北江社区 · 模拟群聊 ==", bold=True))
             with DEMO_SCRIPT.open(encoding="utf-8") as script:
                 await replay(
-                    settings, store, read_records(script, str(DEMO_SCRIPT)), _print_action(names), _print_message(names)
+                    settings,
+                    store,
+                    read_records(script, str(DEMO_SCRIPT)),
+                    _print_action(names),
+                    _print_message(names),
+                    prepare=_ticket_numbers(store),
                 )
             click.echo()
             await print_ticket_table(store, decisions=True)

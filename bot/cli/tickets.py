@@ -1,19 +1,27 @@
-"""``linli tickets``: the staff's view of tickets."""
+"""``linli tickets``: the staff's view of tickets — list, show, assign, close, export (the 台账)."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
-from typing import Any
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from bot.app import Store, open_store
-from bot.cli.common import settings_or_exit
-from storage.models import Ticket
-from storage.ticket_repo import TicketRepo
+from bot.cli.common import fail, settings_or_exit
+from handlers.lifecycle import STATE_TITLES, Action, IllegalTransition, apply
+from storage.models import Ticket, TicketState
+from storage.org_repo import OrgRepo
+from storage.ticket_repo import TicketFilter, TicketRepo
+
+STATES = [s.value for s in TicketState]
 
 
 def ticket_json(ticket: Ticket) -> dict[str, Any]:
@@ -30,10 +38,8 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-async def print_ticket_table(store: Store, *, decisions: bool = False) -> None:
-    async with store.sessions() as session:
-        tickets = await TicketRepo(session).list()
-    table = Table(title=f"工单 tickets ({len(tickets)})", show_lines=False)
+def render_table(tickets: Sequence[Ticket], *, decisions: bool = False) -> None:
+    table = Table(title=f"工单 tickets ({len(tickets)})")
     for column in ("#", "状态", "类别", "紧急", "服务领域", "楼栋/小区", "责任人", "反映人", "摘要"):
         table.add_column(column)
     if decisions:
@@ -56,25 +62,227 @@ async def print_ticket_table(store: Store, *, decisions: bool = False) -> None:
     Console(width=200).print(table)
 
 
+async def print_ticket_table(store: Store, *, decisions: bool = False) -> None:
+    async with store.sessions() as session:
+        render_table(await TicketRepo(session).list(), decisions=decisions)
+
+
+async def select_tickets(
+    store: Store,
+    *,
+    community: str | None,
+    estate: str | None,
+    building: str | None,
+    states: Sequence[str],
+    kind: str | None,
+) -> Sequence[Ticket]:
+    async with store.sessions() as session:
+        units: list[str] | None = None
+        if building:
+            units = [building]
+        elif estate:
+            units = await OrgRepo(session).subtree(estate)
+        where = TicketFilter(community_id=community, unit_ids=units, states=list(states) or None, kind=kind)
+        return await TicketRepo(session).list(where)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def filters(command: F) -> F:
+    options = [
+        click.option("--community", help="Only this community (id)."),
+        click.option("--estate", help="Only this estate (id) and the buildings in it."),
+        click.option("--building", help="Only this building (id)."),
+        click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Only these states."),
+        click.option("--kind", type=click.Choice(["trivial", "major"])),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group()
 def tickets() -> None:
     """Tickets on the grid."""
 
 
 @tickets.command("list")
+@filters
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of tickets on stdout.")
-def list_(as_json: bool) -> None:
-    """List tickets."""
+def list_(as_json: bool, **where: Any) -> None:
+    """List tickets (a table, or JSON)."""
     settings = settings_or_exit()
 
-    async def go() -> list[dict[str, Any]] | None:
+    async def go() -> Sequence[Ticket]:
         async with open_store(settings) as store:
-            if not as_json:
-                await print_ticket_table(store)
+            return await select_tickets(store, **where)
+
+    found = asyncio.run(go())
+    if as_json:
+        click.echo(json.dumps([ticket_json(t) for t in found], ensure_ascii=False, indent=2))
+    else:
+        render_table(found)
+
+
+@tickets.command()
+@click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def show(number: int, as_json: bool) -> None:
+    """One ticket with its whole history."""
+    settings = settings_or_exit()
+
+    async def go() -> dict[str, Any] | None:
+        async with open_store(settings) as store, store.sessions() as session:
+            repo = TicketRepo(session)
+            ticket = await repo.get(number)
+            if ticket is None:
                 return None
-            async with store.sessions() as session:
-                return [ticket_json(t) for t in await TicketRepo(session).list()]
+            return ticket_json(ticket) | {
+                "summary": ticket.summary,
+                "resolution_note": ticket.resolution_note,
+                "escalation_level": ticket.escalation_level,
+                "decision": ticket.decision,
+                "history": [
+                    {
+                        "at": e.at.isoformat(),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "from": e.from_state,
+                        "to": e.to_state,
+                        "note": e.note,
+                    }
+                    for e in await repo.events(number)
+                ],
+            }
 
     data = asyncio.run(go())
-    if data is not None:
+    if data is None:
+        fail(f"no ticket #{number}", code=1)
+        return
+    if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"#{data['id']} {data['summary']}")
+    click.echo(
+        f"  {data['kind']}{' 紧急' if data['urgent'] else ''} · {data['domain']} · {data['unit']} · "
+        f"{STATE_TITLES[TicketState(data['state'])]} · 责任人 {data['assignee'] or '-'}"
+    )
+    click.echo(f"  反映人: {', '.join(data['reporters'])}")
+    for event in data["history"]:
+        note = f"  {event['note']}" if event["note"] else ""
+        click.echo(
+            f"  {event['at']}  {event['action']:<10} {event['from'] or '':<9} -> {event['to']:<9} "
+            f"by {event['actor']}{note}"
+        )
+
+
+def _staff_action(number: int, action: str, apply_change: Any) -> None:
+    settings = settings_or_exit()
+
+    async def go() -> str:
+        async with open_store(settings) as store, store.sessions.begin() as session:
+            repo = TicketRepo(session)
+            ticket = await repo.get(number)
+            if ticket is None:
+                return f"no ticket #{number}"
+            try:
+                return str(await apply_change(session, repo, ticket) or "")
+            except IllegalTransition:
+                return f"#{number} is {ticket.state}: cannot {action}"
+
+    problem = asyncio.run(go())
+    if problem:
+        fail(problem, code=1)
+    click.echo(f"#{number}: {action} done", err=True)
+
+
+@tickets.command()
+@click.argument("number", type=int)
+@click.argument("person")
+@click.option("--by", "actor", default="staff", show_default=True, help="Who is acting, for the history.")
+def assign(number: int, person: str, actor: str) -> None:
+    """Give ticket NUMBER to PERSON (a person id from `linli org show`)."""
+
+    async def change(session: Any, repo: TicketRepo, ticket: Ticket) -> str | None:
+        target = await OrgRepo(session).person(person)
+        if target is None or not target.active:
+            return f"unknown person '{person}'"
+        await apply(repo, ticket, Action.TRANSFER, actor=actor, at=datetime.now(UTC), note=person)
+        ticket.assignee_id = person
+        ticket.accepted_at = None
+        return None
+
+    _staff_action(number, "assign", change)
+
+
+@tickets.command()
+@click.argument("number", type=int)
+@click.option("--by", "actor", default="staff", show_default=True)
+@click.option("--note", default="", help="Why it is closed.")
+def close(number: int, actor: str, note: str) -> None:
+    """Close a resolved ticket."""
+
+    async def change(session: Any, repo: TicketRepo, ticket: Ticket) -> None:
+        await apply(repo, ticket, Action.CLOSE, actor=actor, at=datetime.now(UTC), note=note)
+
+    _staff_action(number, "close", change)
+
+
+EXPORT_COLUMNS = [
+    "编号",
+    "状态",
+    "类别",
+    "紧急",
+    "服务领域",
+    "单元",
+    "责任人",
+    "反映人",
+    "摘要",
+    "受理时间",
+    "接单时间",
+    "办结时间",
+    "关闭时间",
+    "办结说明",
+]
+
+
+@tickets.command()
+@filters
+@click.option("--csv", "as_csv", is_flag=True, required=True, help="CSV (UTF-8 with BOM, opens in Excel).")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="-")
+def export(as_csv: bool, out: str, **where: Any) -> None:
+    """The community's ledger (台账) as CSV."""
+    settings = settings_or_exit()
+
+    async def go() -> Sequence[Ticket]:
+        async with open_store(settings) as store:
+            return await select_tickets(store, **where)
+
+    rows = asyncio.run(go())
+    sink = sys.stdout if out == "-" else open(out, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+    try:
+        writer = csv.writer(sink)
+        writer.writerow(EXPORT_COLUMNS)
+        for t in rows:
+            writer.writerow(
+                [
+                    t.id,
+                    STATE_TITLES[TicketState(t.state)],
+                    t.kind,
+                    "是" if t.urgent else "否",
+                    t.domain,
+                    t.unit_id,
+                    t.assignee_id or "",
+                    "、".join(r.sender_name or r.sender_id for r in t.reporters),
+                    t.summary,
+                    t.opened_at.isoformat(),
+                    t.accepted_at.isoformat() if t.accepted_at else "",
+                    t.resolved_at.isoformat() if t.resolved_at else "",
+                    t.closed_at.isoformat() if t.closed_at else "",
+                    t.resolution_note,
+                ]
+            )
+    finally:
+        if sink is not sys.stdout:
+            sink.close()
