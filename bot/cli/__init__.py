@@ -12,3 +12,8 @@ from bot.cli.common import configure_logging
 def main(verbose: bool) -> None:
     """邻里 linli: reads building group chats, opens and tracks tickets on the community grid."""
     configure_logging(verbose)
+
+
+from bot.cli.wecom import wecom  # noqa: E402
+
+main.add_command(wecom)
