@@ -192,9 +192,13 @@ class WeComAdapter:
             len(s.webhooks),
         )
 
-    async def stop(self) -> None:
-        if self._tasks:
+    async def drain(self) -> None:
+        """Wait until every callback accepted so far has been fed to the pipeline."""
+        while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        await self.drain()
         if self._session is not None:
             await self._session.close()
             self._session = None
