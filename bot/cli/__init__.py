@@ -14,6 +14,19 @@ def main(verbose: bool) -> None:
     configure_logging(verbose)
 
 
+def _register() -> None:
+    from bot.cli.db import db
+    from bot.cli.org import org
+    from bot.cli.replay import demo, replay_command
+    from bot.cli.run import run
+    from bot.cli.tickets import tickets
+
+    for command in (db, org, replay_command, demo, tickets, run):
+        main.add_command(command)
+
+
+_register()
+
 from bot.cli.wecom import wecom  # noqa: E402
 
 main.add_command(wecom)
