@@ -52,9 +52,7 @@ class Driver:
         """The query string of a URL-verification GET and the plaintext it must be answered with."""
         query, encrypt, nonce = self._encrypt(echo, timestamp)
         signature = dict(p.split("=", 1) for p in query.split("&"))["msg_signature"]
-        return urlencode(
-            {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce, "echostr": encrypt}
-        ), echo
+        return urlencode({"msg_signature": signature, "timestamp": timestamp, "nonce": nonce, "echostr": encrypt}), echo
 
 
 def aibot_text(
@@ -81,9 +79,7 @@ def aibot_text(
     return payload
 
 
-def app_text(
-    content: str, *, msg_id: str = "1456453720", userid: str = "leader1", corp_id: str = "wwcorp0001"
-) -> str:
+def app_text(content: str, *, msg_id: str = "1456453720", userid: str = "leader1", corp_id: str = "wwcorp0001") -> str:
     return (
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{userid}]]></FromUserName>"
         f"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"

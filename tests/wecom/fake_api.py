@@ -119,9 +119,7 @@ class FakeWeCom:
             return self._err(40001, "invalid credential")
         token = f"token{next(self._counter):04d}"
         self.tokens[token] = self.clock() + self.token_ttl
-        return web.json_response(
-            {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.token_ttl}
-        )
+        return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.token_ttl})
 
     def _check_token(self, request: web.Request) -> web.Response | None:
         token = request.query.get("access_token")

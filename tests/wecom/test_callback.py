@@ -63,9 +63,7 @@ async def test_app_message_from_the_public_vector(start_harness: StartHarness) -
 
 
 async def test_group_mention_becomes_a_group_message(harness: Harness) -> None:
-    payload = d.aibot_text(
-        "@邻里小助手\u20053栋电梯坏咗，有人困住", response_url=harness.fake.new_response_url()
-    )
+    payload = d.aibot_text("@邻里小助手\u20053栋电梯坏咗，有人困住", response_url=harness.fake.new_response_url())
     assert await harness.post(AIBOT_PATH, *harness.aibot.aibot(payload)) == 200
     await harness.settle()
     [msg] = harness.feed.messages
@@ -139,9 +137,7 @@ def _signed(token: str, encrypt: str) -> str:
     return urlencode({"msg_signature": sig, "timestamp": "1700000000", "nonce": "n1"})
 
 
-async def test_wrong_receive_id_is_400_with_its_code(
-    harness: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_wrong_receive_id_is_400_with_its_code(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
     corp_driver = d.Driver(d.AIBOT_TOKEN, d.AIBOT_AES_KEY, "wwsomecorp")
     with caplog.at_level(logging.WARNING):
         assert await harness.post(AIBOT_PATH, *corp_driver.aibot(d.aibot_text("@bot hi"))) == 400
@@ -170,9 +166,7 @@ async def test_truncated_ciphertext_is_400(harness: Harness, caplog: pytest.LogC
     encrypt = json.loads(body)["encrypt"]
     cut = base64.b64encode(base64.b64decode(encrypt)[:-32]).decode()
     with caplog.at_level(logging.WARNING):
-        status = await harness.post(
-            AIBOT_PATH, _signed(d.AIBOT_TOKEN, cut), json.dumps({"encrypt": cut}).encode()
-        )
+        status = await harness.post(AIBOT_PATH, _signed(d.AIBOT_TOKEN, cut), json.dumps({"encrypt": cut}).encode())
     assert status == 400
     assert "-4000" in caplog.text
     assert harness.feed.messages == []
@@ -217,15 +211,10 @@ async def test_decrypted_but_malformed_payload_is_400(harness: Harness) -> None:
     assert harness.feed.messages == []
 
 
-async def test_unknown_chat_is_200_and_logged(
-    start_harness: StartHarness, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_unknown_chat_is_200_and_logged(start_harness: StartHarness, caplog: pytest.LogCaptureFixture) -> None:
     h = await start_harness(chats={"wrchat3dong": "3栋业主群"})
     with caplog.at_level(logging.WARNING):
-        assert (
-            await h.post(AIBOT_PATH, *h.aibot.aibot(d.aibot_text("@bot hi", chatid="wrother", msgid="x1")))
-            == 200
-        )
+        assert await h.post(AIBOT_PATH, *h.aibot.aibot(d.aibot_text("@bot hi", chatid="wrother", msgid="x1"))) == 200
         assert await h.post(AIBOT_PATH, *h.aibot.aibot(d.aibot_text("@bot hi", msgid="x2"))) == 200
     await h.settle()
     assert "unknown chat wrother" in caplog.text
@@ -256,9 +245,7 @@ async def test_events_are_acknowledged_and_ignored(harness: Harness) -> None:
 async def test_server_keeps_working_after_bad_input(harness: Harness) -> None:
     await harness.post(AIBOT_PATH, "msg_signature=a&timestamp=1&nonce=2", b"\xff\xfe garbage")
     await harness.post(APP_PATH, "msg_signature=a&timestamp=1&nonce=2", b"<xml>" * 1000)
-    assert (
-        await harness.post(AIBOT_PATH, *harness.aibot.aibot(d.aibot_text("@bot 还在吗", msgid="ok1"))) == 200
-    )
+    assert await harness.post(AIBOT_PATH, *harness.aibot.aibot(d.aibot_text("@bot 还在吗", msgid="ok1"))) == 200
     await harness.settle()
     assert [m.text for m in harness.feed.messages] == ["还在吗"]
     assert harness.adapter.health()["refused"] == 2

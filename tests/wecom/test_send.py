@@ -28,10 +28,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
 async def _mention(h: Harness, text: str = "@bot 3栋电梯坏咗", msgid: str = "m1", **kw: str) -> str:
     url = h.fake.new_response_url()
-    assert (
-        await h.post(AIBOT_PATH, *h.aibot.aibot(d.aibot_text(text, msgid=msgid, response_url=url, **kw)))
-        == 200
-    )
+    assert await h.post(AIBOT_PATH, *h.aibot.aibot(d.aibot_text(text, msgid=msgid, response_url=url, **kw))) == 200
     await h.settle()
     return url
 
@@ -63,9 +60,7 @@ async def test_token_expiry_by_the_clock_refreshes_before_sending(harness: Harne
 async def test_refresh_is_single_flight(harness: Harness) -> None:
     harness.fake.revoke_tokens()
     users = ["leader1", "leader2", "resident1", "resident2"]
-    await asyncio.gather(
-        *(harness.adapter.send(DirectMessage("wecom", u, f"hi {i}")) for i, u in enumerate(users * 3))
-    )
+    await asyncio.gather(*(harness.adapter.send(DirectMessage("wecom", u, f"hi {i}")) for i, u in enumerate(users * 3)))
     assert harness.fake.gettoken_calls == 2
     assert len(harness.fake.delivered) == 12
 
@@ -104,9 +99,7 @@ async def test_unknown_member_is_a_permanent_error(harness: Harness) -> None:
 async def test_fake_drops_the_31st_message_silently(fake: FakeWeCom) -> None:
     """The fake is faithful: WeCom answers 0 and drops. This is why linli keeps its own budget."""
     async with aiohttp.ClientSession() as http:
-        async with http.get(
-            f"{fake.base_url}/cgi-bin/gettoken?corpid={fake.corp_id}&corpsecret={fake.secret}"
-        ) as r:
+        async with http.get(f"{fake.base_url}/cgi-bin/gettoken?corpid={fake.corp_id}&corpsecret={fake.secret}") as r:
             token = (await r.json())["access_token"]
         for i in range(31):
             payload = {
@@ -115,9 +108,7 @@ async def test_fake_drops_the_31st_message_silently(fake: FakeWeCom) -> None:
                 "agentid": fake.agent_id,
                 "text": {"content": str(i)},
             }
-            async with http.post(
-                f"{fake.base_url}/cgi-bin/message/send?access_token={token}", json=payload
-            ) as r:
+            async with http.post(f"{fake.base_url}/cgi-bin/message/send?access_token={token}", json=payload) as r:
                 assert (await r.json())["errcode"] == 0
     assert len(fake.delivered) == 30
     assert len(fake.dropped) == 1
@@ -181,9 +172,7 @@ async def test_reply_to_a_mention_uses_response_url_once(harness: Harness) -> No
     # used once: the next message to the group goes by the group's webhook
     await harness.adapter.send(Say("wecom", "wrchat3dong", "温馨提示"))
     assert len(harness.fake.responses) == 1
-    assert harness.fake.webhook_posts["hook-3dong"] == [
-        {"msgtype": "markdown", "markdown": {"content": "温馨提示"}}
-    ]
+    assert harness.fake.webhook_posts["hook-3dong"] == [{"msgtype": "markdown", "markdown": {"content": "温馨提示"}}]
 
 
 async def test_expired_response_url_falls_back(harness: Harness) -> None:
@@ -235,9 +224,7 @@ async def test_webhook_markdown_with_mentions(harness: Harness) -> None:
 
 
 async def test_long_digest_is_split_at_paragraphs(harness: Harness) -> None:
-    sections = [
-        f"## 第{i}周 3栋\n" + "\n".join(f"- 工单 #{i}{j}：楼道灯已修复" for j in range(20)) for i in range(30)
-    ]
+    sections = [f"## 第{i}周 3栋\n" + "\n".join(f"- 工单 #{i}{j}：楼道灯已修复" for j in range(20)) for i in range(30)]
     digest = "\n\n".join(sections)
     assert len(digest.encode()) > 3 * MARKDOWN_LIMIT
     await harness.adapter.send(Say("wecom", "wrchat3dong", digest))
@@ -295,9 +282,7 @@ async def test_bad_images_are_refused_before_sending(harness: Harness, tmp_path:
 # -- secrets ---------------------------------------------------------------------------------------
 
 
-async def test_secrets_never_reach_the_logs(
-    start_harness: StartHarness, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_secrets_never_reach_the_logs(start_harness: StartHarness, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
         h = await start_harness()
         h.fake.revoke_tokens()

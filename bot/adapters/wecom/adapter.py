@@ -122,16 +122,12 @@ class WeComAdapter:
         }
         try:
             self._app_crypto = (
-                WeComCrypto(
-                    settings.token.get_secret_value(), settings.aes_key.get_secret_value(), settings.corp_id
-                )
+                WeComCrypto(settings.token.get_secret_value(), settings.aes_key.get_secret_value(), settings.corp_id)
                 if settings.app_callback_enabled
                 else None
             )
             self._aibot_crypto = (
-                WeComCrypto(
-                    settings.aibot_token.get_secret_value(), settings.aibot_aes_key.get_secret_value(), ""
-                )
+                WeComCrypto(settings.aibot_token.get_secret_value(), settings.aibot_aes_key.get_secret_value(), "")
                 if settings.aibot_enabled
                 else None
             )
@@ -180,9 +176,7 @@ class WeComAdapter:
             except WeComSendError as exc:
                 if exc.permanent:
                     await self._session.close()
-                    raise AdapterStartError(
-                        f"wecom app: {exc} (check corp_id, secret and 企业可信IP)"
-                    ) from exc
+                    raise AdapterStartError(f"wecom app: {exc} (check corp_id, secret and 企业可信IP)") from exc
                 log.warning("wecom app: no access token yet (%s); will retry on first send", exc)
         log.info(
             "wecom started: app=%s app_callback=%s aibot=%s webhooks=%d",
@@ -242,9 +236,7 @@ class WeComAdapter:
         q = request.query
         signature, timestamp, nonce = q.get("msg_signature"), q.get("timestamp"), q.get("nonce")
         if not signature or not timestamp or not nonce:
-            raise WeComCryptoError(
-                CryptoErrorCode.ValidateSignature_Error, "missing msg_signature/timestamp/nonce"
-            )
+            raise WeComCryptoError(CryptoErrorCode.ValidateSignature_Error, "missing msg_signature/timestamp/nonce")
         return signature, timestamp, nonce
 
     async def _verify(self, kind: str, crypto: WeComCrypto, request: web.Request) -> web.Response:
@@ -306,9 +298,7 @@ class WeComAdapter:
             return web.Response(status=200)
         if not msg.is_direct and s.chats and msg.chat_id not in s.chats:
             self._stats["ignored"] += 1
-            log.warning(
-                "wecom aibot: message from unknown chat %s ignored (add it to wecom.chats)", msg.chat_id
-            )
+            log.warning("wecom aibot: message from unknown chat %s ignored (add it to wecom.chats)", msg.chat_id)
             return web.Response(status=200)
         if not self._seen.add(msg.message_id):
             self._stats["duplicates"] += 1

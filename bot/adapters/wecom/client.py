@@ -134,9 +134,7 @@ class SlidingWindowLimiter:
             if wait <= 0:
                 return
             if waited + wait > max_wait:
-                raise WeComSendError(
-                    f"rate limit for {key}: next slot in {wait:.0f}s", retry_after=max(wait, 1.0)
-                )
+                raise WeComSendError(f"rate limit for {key}: next slot in {wait:.0f}s", retry_after=max(wait, 1.0))
             await sleep(wait)
             waited += wait
 
@@ -147,9 +145,7 @@ class SlidingWindowLimiter:
 class AccessTokenCache:
     """Caches the app's access token and refreshes it once for many concurrent callers."""
 
-    def __init__(
-        self, fetch: Callable[[], Awaitable[tuple[str, int]]], clock: Clock, margin: float = 300.0
-    ) -> None:
+    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, int]]], clock: Clock, margin: float = 300.0) -> None:
         self._fetch = fetch
         self._clock = clock
         self._margin = margin
@@ -182,9 +178,7 @@ class AccessTokenCache:
 # -- the HTTP clients ---------------------------------------------------------------------------
 
 
-async def _post_json(
-    session: aiohttp.ClientSession, url: str, payload: dict[str, Any], api: str
-) -> dict[str, Any]:
+async def _post_json(session: aiohttp.ClientSession, url: str, payload: dict[str, Any], api: str) -> dict[str, Any]:
     try:
         async with session.post(url, json=payload) as resp:
             if resp.status != 200:
