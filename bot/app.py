@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.adapters.base import Adapter
 from bot.adapters.simulated import SimulatedAdapter
+from bot.adapters.wecom.adapter import WeComAdapter
 from bot.message import IncomingMessage
 from bot.outbox import Observer, OutboxDispatcher
 from bot.pipeline import FeedResult, Pipeline
@@ -137,6 +138,8 @@ class Service:
 
 def default_adapters(settings: Settings) -> list[Adapter]:
     adapters: list[Adapter] = []
+    if settings.wecom.enabled:
+        adapters.append(WeComAdapter(settings.wecom))
     if not adapters:
         log.info("no platform configured: running the simulated adapter only")
         adapters.append(SimulatedAdapter())

@@ -51,23 +51,58 @@ class WechatySettings(BaseModel):
 
 
 class WeComSettings(BaseModel):
+    """Enterprise WeChat: a self-built app, a 智能机器人 (AI bot) and group robot webhooks.
+
+    Each channel is enabled by its own credentials; see docs/wecom.md. Secrets are ``SecretStr`` and
+    never logged.
+    """
+
+    # self-built app (自建应用): app messages out, one-to-one callbacks in
     corp_id: str = ""
     agent_id: int = 0
     secret: SecretStr = SecretStr("")
     token: SecretStr = SecretStr("")
     aes_key: SecretStr = SecretStr("")
+    # 智能机器人 in callback (URL) mode: receives @-mentions in groups and one-to-one messages
     aibot_token: SecretStr = SecretStr("")
     aibot_aes_key: SecretStr = SecretStr("")
+    aibot_id: str = ""
+    """If set, callbacks for another bot id are logged and ignored."""
+    aibot_name: str = ""
+    """The bot's display name; if set every ``@name`` is removed, else only a leading @-mention."""
+    # outbound
     api_base: str = "https://qyapi.weixin.qq.com"
     webhooks: dict[str, SecretStr] = Field(default_factory=dict)
+    """Group chat id (as the AI bot sees it) or any name → the robot webhook key."""
+    chats: dict[str, str] = Field(default_factory=dict)
+    """Known group chat ids → names. If not empty, messages from other chats are logged and dropped."""
+    member_per_minute: int = Field(default=30, gt=0)
+    member_per_hour: int = Field(default=1000, gt=0)
+    webhook_per_minute: int = Field(default=20, gt=0)
+    max_send_wait_seconds: float = Field(default=5.0, ge=0)
+    """How long one send may wait for a rate-limit slot before handing the message back to the outbox."""
+    response_url_ttl_seconds: float = Field(default=3300.0, gt=0)
+    """WeCom keeps a response_url valid for an hour; stop using it a little earlier."""
+    http_timeout_seconds: float = Field(default=10.0, gt=0)
+    # inbound
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    dedupe_size: int = Field(default=4096, gt=0)
 
     @property
     def app_enabled(self) -> bool:
         return bool(self.corp_id and self.secret.get_secret_value())
 
     @property
+    def app_callback_enabled(self) -> bool:
+        return bool(self.corp_id and self.token.get_secret_value() and self.aes_key.get_secret_value())
+
+    @property
     def aibot_enabled(self) -> bool:
         return bool(self.aibot_token.get_secret_value() and self.aibot_aes_key.get_secret_value())
+
+    @property
+    def enabled(self) -> bool:
+        return self.app_enabled or self.app_callback_enabled or self.aibot_enabled or bool(self.webhooks)
 
 
 class NlpSettings(BaseModel):

@@ -27,3 +27,7 @@ def _register() -> None:
 
 
 _register()
+
+from bot.cli.wecom import wecom  # noqa: E402
+
+main.add_command(wecom)

@@ -1,0 +1,441 @@
+"""``WeComAdapter``: linli's Enterprise WeChat channel.
+
+Web: the composition root runs one aiohttp server and adds ``adapter.web_routes()`` to it:
+
+* ``GET|POST /wecom/aibot/callback`` — the 智能机器人 (JSON, receive id ``""``);
+* ``GET|POST /wecom/app/callback`` — the self-built app (XML, receive id = CorpID).
+
+Each route exists only when its channel is configured. A GET is URL verification, answered with the
+bare decrypted echostr. A POST is verified and decrypted in the request, answered with an empty 200
+at once, and fed to the pipeline in a tracked task (a set, discarded when done, drained by ``stop``).
+Forged signatures get 403; malformed, oversized or undecryptable bodies get 400; both are logged with
+WeCom's error code. Retried or replayed callbacks (same msgid) and unknown chats get 200 and are logged.
+
+Sending (see ``send``):
+
+* ``Say`` into a group: the pending ``response_url`` of the last @-mention in that group (used
+  once, within the hour), else the group's robot webhook, else app messages to the mentioned members
+  (or to whoever @-mentioned the bot);
+* ``Say`` with ``chat_id == DIRECT_CHAT``: app messages to each mentioned member;
+* ``DirectMessage``: the pending ``response_url`` of that member's one-to-one AI-bot chat, else an app
+  message;
+* ``SendImage`` into a group: the group's robot webhook (PNG/JPEG ≤ 2 MB) with the caption first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.adapters.base import AdapterStartError, Feed
+from bot.adapters.wecom.callback import (
+    AibotMessage,
+    SeenIds,
+    parse_aibot_message,
+    parse_app_message,
+)
+from bot.adapters.wecom.client import (
+    APP_TEXT_LIMIT,
+    Clock,
+    Sleep,
+    WebhookClient,
+    WeComApiClient,
+    WeComApiError,
+    WeComSendError,
+    post_response_url,
+)
+from bot.adapters.wecom.crypto import (
+    CryptoErrorCode,
+    WeComCrypto,
+    WeComCryptoError,
+    encrypt_from_json,
+    encrypt_from_xml,
+)
+from bot.adapters.wecom.webhook import (
+    MARKDOWN_LIMIT,
+    PayloadError,
+    image_payload,
+    markdown_payloads,
+    mention_markup,
+    split_text,
+)
+from bot.message import DIRECT_CHAT, DirectMessage, IncomingMessage, OutgoingMessage, Platform, Say, SendImage
+from config.settings import WeComSettings
+
+log = logging.getLogger(__name__)
+
+AIBOT_PATH = "/wecom/aibot/callback"
+APP_PATH = "/wecom/app/callback"
+
+
+@dataclass(slots=True)
+class PendingReply:
+    """A ``response_url`` that may answer one message, once, until ``expires_at`` (monotonic)."""
+
+    url: str
+    sender: str
+    expires_at: float
+
+
+class WeComAdapter:
+    """Translates WeCom callbacks to ``IncomingMessage`` and outbound messages to WeCom APIs."""
+
+    platform = Platform.WECOM.value
+
+    def __init__(
+        self,
+        settings: WeComSettings,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        self._feed: Feed | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._api: WeComApiClient | None = None
+        self._webhooks: WebhookClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._seen = SeenIds(settings.dedupe_size)
+        self._pending: dict[str, PendingReply] = {}
+        self._stats: dict[str, int] = {
+            "received": 0,
+            "refused": 0,
+            "duplicates": 0,
+            "ignored": 0,
+            "fed": 0,
+            "feed_errors": 0,
+            "response_url_replies": 0,
+            "fallbacks": 0,
+        }
+        try:
+            self._app_crypto = (
+                WeComCrypto(settings.token.get_secret_value(), settings.aes_key.get_secret_value(), settings.corp_id)
+                if settings.app_callback_enabled
+                else None
+            )
+            self._aibot_crypto = (
+                WeComCrypto(settings.aibot_token.get_secret_value(), settings.aibot_aes_key.get_secret_value(), "")
+                if settings.aibot_enabled
+                else None
+            )
+        except WeComCryptoError as exc:
+            raise AdapterStartError(f"wecom settings: {exc.label} (check the EncodingAESKey)") from exc
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def web_routes(self) -> list[web.RouteDef]:
+        routes: list[web.RouteDef] = []
+        if self._aibot_crypto is not None:
+            routes += [web.get(AIBOT_PATH, self._aibot_verify), web.post(AIBOT_PATH, self._aibot_post)]
+        if self._app_crypto is not None:
+            routes += [web.get(APP_PATH, self._app_verify), web.post(APP_PATH, self._app_post)]
+        return routes
+
+    async def start(self, feed: Feed) -> None:
+        self._feed = feed
+        timeout = aiohttp.ClientTimeout(total=self._settings.http_timeout_seconds)
+        self._session = aiohttp.ClientSession(timeout=timeout)
+        s = self._settings
+        if s.webhooks:
+            self._webhooks = WebhookClient(
+                self._session,
+                api_base=s.api_base,
+                per_minute=s.webhook_per_minute,
+                max_wait=s.max_send_wait_seconds,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+        if s.app_enabled:
+            self._api = WeComApiClient(
+                self._session,
+                api_base=s.api_base,
+                corp_id=s.corp_id,
+                secret=s.secret,
+                agent_id=s.agent_id,
+                per_minute=s.member_per_minute,
+                per_hour=s.member_per_hour,
+                max_wait=s.max_send_wait_seconds,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+            try:
+                await self._api.tokens.get()
+            except WeComSendError as exc:
+                if exc.permanent:
+                    await self._session.close()
+                    raise AdapterStartError(f"wecom app: {exc} (check corp_id, secret and 企业可信IP)") from exc
+                log.warning("wecom app: no access token yet (%s); will retry on first send", exc)
+        log.info(
+            "wecom started: app=%s app_callback=%s aibot=%s webhooks=%d",
+            s.app_enabled,
+            s.app_callback_enabled,
+            s.aibot_enabled,
+            len(s.webhooks),
+        )
+
+    async def drain(self) -> None:
+        """Wait until every callback accepted so far has been fed to the pipeline."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        await self.drain()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        self._feed = None
+
+    def health(self) -> dict[str, object]:
+        s = self._settings
+        return {
+            "platform": self.platform,
+            "app": s.app_enabled,
+            "app_callback": s.app_callback_enabled,
+            "aibot": s.aibot_enabled,
+            "webhooks": len(s.webhooks),
+            "running": self._feed is not None,
+            "tasks": len(self._tasks),
+            "pending_replies": len(self._pending),
+            "app_sent": self._api.sent if self._api else 0,
+            "webhook_sent": self._webhooks.sent if self._webhooks else 0,
+            "last_error": (self._api.last_error if self._api else "")
+            or (self._webhooks.last_error if self._webhooks else ""),
+            **self._stats,
+        }
+
+    # -- inbound --------------------------------------------------------------------------------
+
+    def _refuse(self, kind: str, request: web.Request, exc: WeComCryptoError) -> web.Response:
+        self._stats["refused"] += 1
+        status = 403 if exc.code is CryptoErrorCode.ValidateSignature_Error else 400
+        log.warning(
+            "wecom %s callback refused (%d): %s — %s [from %s]",
+            kind,
+            status,
+            exc.label,
+            exc.detail,
+            request.remote,
+        )
+        return web.Response(status=status)
+
+    @staticmethod
+    def _query(request: web.Request) -> tuple[str, str, str]:
+        q = request.query
+        signature, timestamp, nonce = q.get("msg_signature"), q.get("timestamp"), q.get("nonce")
+        if not signature or not timestamp or not nonce:
+            raise WeComCryptoError(CryptoErrorCode.ValidateSignature_Error, "missing msg_signature/timestamp/nonce")
+        return signature, timestamp, nonce
+
+    async def _verify(self, kind: str, crypto: WeComCrypto, request: web.Request) -> web.Response:
+        try:
+            signature, timestamp, nonce = self._query(request)
+            # echostr is base64 and never contains a space: a bare "+" decoded as a space is put back.
+            echostr = request.query.get("echostr", "").replace(" ", "+")
+            plain = crypto.decrypt_verified(signature, timestamp, nonce, echostr)
+        except WeComCryptoError as exc:
+            return self._refuse(kind, request, exc)
+        log.info("wecom %s callback URL verified", kind)
+        return web.Response(body=plain, content_type="text/plain")
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        limit = self._settings.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise WeComCryptoError(CryptoErrorCode.ParseXml_Error, f"body over {limit} bytes")
+        body = bytearray()
+        while chunk := await request.content.read(65536):
+            body += chunk
+            if len(body) > limit:
+                raise WeComCryptoError(CryptoErrorCode.ParseXml_Error, f"body over {limit} bytes")
+        return bytes(body)
+
+    async def _decrypt_post(self, kind: str, crypto: WeComCrypto, request: web.Request) -> bytes:
+        signature, timestamp, nonce = self._query(request)
+        body = await self._read_body(request)
+        encrypt = encrypt_from_json(body) if kind == "aibot" else encrypt_from_xml(body)
+        return crypto.decrypt_verified(signature, timestamp, nonce, encrypt)
+
+    async def _aibot_verify(self, request: web.Request) -> web.Response:
+        assert self._aibot_crypto is not None
+        return await self._verify("aibot", self._aibot_crypto, request)
+
+    async def _app_verify(self, request: web.Request) -> web.Response:
+        assert self._app_crypto is not None
+        return await self._verify("app", self._app_crypto, request)
+
+    async def _aibot_post(self, request: web.Request) -> web.Response:
+        assert self._aibot_crypto is not None
+        try:
+            plain = await self._decrypt_post("aibot", self._aibot_crypto, request)
+            parsed = parse_aibot_message(plain, now=self._now(), bot_name=self._settings.aibot_name)
+        except WeComCryptoError as exc:
+            return self._refuse("aibot", request, exc)
+        self._stats["received"] += 1
+        if parsed is None:
+            self._stats["ignored"] += 1
+            log.debug("wecom aibot: event or stream refresh ignored")
+            return web.Response(status=200)
+        return self._accept_aibot(parsed)
+
+    def _accept_aibot(self, parsed: AibotMessage) -> web.Response:
+        msg = parsed.message
+        s = self._settings
+        if s.aibot_id and parsed.aibot_id and parsed.aibot_id != s.aibot_id:
+            self._stats["ignored"] += 1
+            log.warning("wecom aibot: message for another bot id %s ignored", parsed.aibot_id)
+            return web.Response(status=200)
+        if not msg.is_direct and s.chats and msg.chat_id not in s.chats:
+            self._stats["ignored"] += 1
+            log.warning("wecom aibot: message from unknown chat %s ignored (add it to wecom.chats)", msg.chat_id)
+            return web.Response(status=200)
+        if not self._seen.add(msg.message_id):
+            self._stats["duplicates"] += 1
+            log.info("wecom aibot: duplicate %s answered 200 and dropped", msg.message_id)
+            return web.Response(status=200)
+        if not msg.is_direct and s.chats:
+            msg = replace(msg, chat_name=s.chats[msg.chat_id])
+        if parsed.response_url:
+            key = f"dm:{msg.sender_id}" if msg.is_direct else msg.chat_id
+            self._pending[key] = PendingReply(
+                parsed.response_url, msg.sender_id, self._clock() + s.response_url_ttl_seconds
+            )
+        return self._dispatch(msg)
+
+    async def _app_post(self, request: web.Request) -> web.Response:
+        assert self._app_crypto is not None
+        try:
+            plain = await self._decrypt_post("app", self._app_crypto, request)
+            msg = parse_app_message(plain, agent_id=self._settings.agent_id)
+        except WeComCryptoError as exc:
+            return self._refuse("app", request, exc)
+        self._stats["received"] += 1
+        if msg is None:
+            self._stats["ignored"] += 1
+            log.debug("wecom app: event or other agent ignored")
+            return web.Response(status=200)
+        if not self._seen.add(msg.message_id):
+            self._stats["duplicates"] += 1
+            log.info("wecom app: duplicate %s answered 200 and dropped", msg.message_id)
+            return web.Response(status=200)
+        return self._dispatch(msg)
+
+    def _dispatch(self, msg: IncomingMessage) -> web.Response:
+        feed = self._feed
+        if feed is None:
+            log.warning("wecom: callback before start; 503 so that WeCom retries")
+            self._seen.forget(msg.message_id)
+            return web.Response(status=503)
+        task = asyncio.create_task(self._run_feed(feed, msg), name=f"wecom-feed-{msg.message_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.Response(status=200)
+
+    async def _run_feed(self, feed: Feed, msg: IncomingMessage) -> None:
+        try:
+            await feed(msg)
+            self._stats["fed"] += 1
+        except Exception:
+            self._stats["feed_errors"] += 1
+            log.exception("wecom: feeding %s failed", msg.message_id)
+
+    # -- outbound -------------------------------------------------------------------------------
+
+    async def send(self, message: OutgoingMessage) -> None:
+        if self._session is None:
+            raise WeComSendError("wecom adapter is not started", retry_after=5.0)
+        if isinstance(message, Say):
+            if message.chat_id == DIRECT_CHAT:
+                if not message.mentions:
+                    raise WeComSendError("a direct Say needs a recipient in mentions", permanent=True)
+                for userid in message.mentions:
+                    await self._send_direct(userid, message.text)
+                return
+            await self._say(message)
+        elif isinstance(message, DirectMessage):
+            await self._send_direct(message.to, message.text)
+        elif isinstance(message, SendImage):
+            await self._send_image(message)
+        else:  # pragma: no cover - exhaustive over OutgoingMessage
+            raise WeComSendError(f"unsupported message {type(message).__name__}", permanent=True)
+
+    def _take_pending(self, key: str) -> PendingReply | None:
+        pending = self._pending.pop(key, None)
+        now = self._clock()
+        for stale in [k for k, p in self._pending.items() if p.expires_at <= now]:
+            del self._pending[stale]
+        if pending is None or pending.expires_at <= now:
+            return None
+        return pending
+
+    async def _via_response_url(self, pending: PendingReply, text: str, mentions: tuple[str, ...]) -> bool:
+        assert self._session is not None
+        head = mention_markup(mentions)
+        content = f"{head}\n{text}" if head else text
+        if len(content.encode("utf-8")) > MARKDOWN_LIMIT:
+            return False
+        try:
+            await post_response_url(
+                self._session, pending.url, {"msgtype": "markdown", "markdown": {"content": content}}
+            )
+        except (WeComApiError, WeComSendError) as exc:
+            self._stats["fallbacks"] += 1
+            log.warning("wecom: response_url refused (%s); falling back", exc)
+            return False
+        self._stats["response_url_replies"] += 1
+        return True
+
+    async def _say(self, message: Say) -> None:
+        pending = self._take_pending(message.chat_id)
+        if pending is not None and await self._via_response_url(pending, message.text, message.mentions):
+            return
+        key = self._settings.webhooks.get(message.chat_id)
+        if key is not None and self._webhooks is not None:
+            await self._webhooks.send(message.chat_id, key, markdown_payloads(message.text, message.mentions))
+            return
+        recipients = message.mentions or ((pending.sender,) if pending else ())
+        if self._api is None or not recipients:
+            raise WeComSendError(
+                f"no way to reach chat {message.chat_id}: no fresh response_url, webhook or app recipient",
+                permanent=True,
+            )
+        self._stats["fallbacks"] += 1
+        for userid in recipients:
+            await self._send_direct(userid, message.text, allow_response_url=False)
+
+    async def _send_direct(self, userid: str, text: str, *, allow_response_url: bool = True) -> None:
+        if allow_response_url:
+            pending = self._take_pending(f"dm:{userid}")
+            if pending is not None and await self._via_response_url(pending, text, ()):
+                return
+        if self._api is None:
+            raise WeComSendError("wecom app is not configured: cannot message members", permanent=True)
+        await self._api.send_text(userid, split_text(text, APP_TEXT_LIMIT))
+
+    async def _send_image(self, message: SendImage) -> None:
+        key = self._settings.webhooks.get(message.chat_id)
+        if key is None or self._webhooks is None:
+            raise WeComSendError(f"images need a robot webhook for chat {message.chat_id}", permanent=True)
+        try:
+            data = await asyncio.to_thread(Path(message.path).read_bytes)
+            payloads: list[dict[str, Any]] = []
+            if message.caption:
+                payloads += markdown_payloads(message.caption)
+            payloads.append(image_payload(data))
+        except (OSError, PayloadError) as exc:
+            raise WeComSendError(f"image {message.path}: {exc}", permanent=True) from exc
+        await self._webhooks.send(message.chat_id, key, payloads)
+
+
+__all__ = ["AIBOT_PATH", "APP_PATH", "WeComAdapter"]

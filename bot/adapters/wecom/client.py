@@ -1,0 +1,326 @@
+"""Outbound WeCom HTTP: access tokens, app messages, ``response_url`` replies and robot webhooks.
+
+WeCom drops app messages beyond 30 a minute or 1000 an hour per member *silently* (the API still
+answers ``errcode 0``), and refuses webhook posts beyond 20 a minute per robot. linli therefore keeps
+its own sliding-window budget per member and per robot: a send waits for a free slot for at most
+``max_wait`` seconds and otherwise raises :class:`WeComSendError` with ``retry_after`` so that the
+core outbox can retry later. Nothing is dropped here.
+
+Secrets (corp secret, access token, webhook keys) only ever travel in request URLs; log lines name
+the API path and the error code, never a URL with its query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+
+from bot.adapters.base import SendError
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+TOKEN_EXPIRED = frozenset({40014, 42001})
+"""不合法的access_token / access_token已过期: refetch the token once and retry."""
+BUSY = frozenset({-1, 45009, 45033})
+"""系统繁忙, 接口调用超过限制, 接口并发调用超过限制: retry later."""
+PERMANENT = frozenset(
+    {40001, 40008, 40013, 40091, 41001, 44004, 45002, 48002, 60011, 60020, 81013, 93000, 93004, 93008}
+)
+"""Configuration errors and bugs: retrying the same request cannot help."""
+WEBHOOK_GONE = frozenset({93000, 93004, 93008})
+
+APP_TEXT_LIMIT = 2048
+"""Bytes of UTF-8 in one app text message (``message/send``)."""
+
+
+class WeComApiError(Exception):
+    """WeCom answered with a non-zero ``errcode``."""
+
+    def __init__(self, errcode: int, errmsg: str, api: str) -> None:
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.api = api
+        super().__init__(f"{api}: errcode {errcode} {errmsg}")
+
+
+class WeComSendError(SendError):
+    """A send failed. ``retry_after`` (seconds) is a hint for the outbox; ``permanent`` means don't retry."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+def send_error_from(exc: WeComApiError) -> WeComSendError:
+    if exc.errcode in BUSY:
+        return WeComSendError(str(exc), retry_after=60.0)
+    return WeComSendError(str(exc), permanent=exc.errcode in PERMANENT)
+
+
+# -- budgets ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    limit: int
+    seconds: float
+
+
+class SlidingWindowLimiter:
+    """Counts sends per key in sliding windows (e.g. 30/min and 1000/h per member)."""
+
+    def __init__(self, windows: Iterable[Window], clock: Clock) -> None:
+        self._windows = tuple(windows)
+        self._span = max(w.seconds for w in self._windows)
+        self._clock = clock
+        self._sent: dict[str, deque[float]] = {}
+
+    def _prune(self, key: str, now: float) -> deque[float]:
+        stamps = self._sent.setdefault(key, deque())
+        while stamps and stamps[0] <= now - self._span:
+            stamps.popleft()
+        return stamps
+
+    def wait_time(self, key: str, count: int = 1) -> float:
+        """Seconds until ``count`` more sends to ``key`` fit every window (0 if they fit now)."""
+        now = self._clock()
+        stamps = self._prune(key, now)
+        wait = 0.0
+        for window in self._windows:
+            if count > window.limit:
+                return float("inf")
+            recent = [t for t in stamps if t > now - window.seconds]
+            excess = len(recent) + count - window.limit
+            if excess > 0:
+                wait = max(wait, recent[excess - 1] + window.seconds - now)
+        return wait
+
+    def try_reserve(self, key: str, count: int = 1) -> float:
+        """Record ``count`` sends and return 0, or return the wait without recording anything."""
+        wait = self.wait_time(key, count)
+        if wait > 0:
+            return wait
+        now = self._clock()
+        self._sent[key].extend([now] * count)
+        return 0.0
+
+    def release(self, key: str, count: int = 1) -> None:
+        """Give back the newest ``count`` reservations (the request never reached WeCom)."""
+        stamps = self._sent.get(key)
+        for _ in range(min(count, len(stamps or ()))):
+            assert stamps is not None
+            stamps.pop()
+
+    def keys(self) -> int:
+        return sum(1 for stamps in self._sent.values() if stamps)
+
+    async def reserve(self, key: str, count: int, max_wait: float, sleep: Sleep) -> None:
+        """Wait (at most ``max_wait`` in total) for a slot, or raise ``WeComSendError`` with a hint."""
+        waited = 0.0
+        while True:
+            wait = self.try_reserve(key, count)
+            if wait <= 0:
+                return
+            if waited + wait > max_wait:
+                raise WeComSendError(f"rate limit for {key}: next slot in {wait:.0f}s", retry_after=max(wait, 1.0))
+            await sleep(wait)
+            waited += wait
+
+
+# -- access token -------------------------------------------------------------------------------
+
+
+class AccessTokenCache:
+    """Caches the app's access token and refreshes it once for many concurrent callers."""
+
+    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, int]]], clock: Clock, margin: float = 300.0) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._margin = margin
+        self._token = ""
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+        self.fetches = 0
+
+    def _fresh(self) -> bool:
+        return bool(self._token) and self._clock() < self._expires_at
+
+    async def get(self) -> str:
+        if self._fresh():
+            return self._token
+        async with self._lock:
+            if not self._fresh():  # somebody else may have refreshed while we waited
+                token, expires_in = await self._fetch()
+                self.fetches += 1
+                self._token = token
+                self._expires_at = self._clock() + max(expires_in - self._margin, expires_in / 2)
+            return self._token
+
+    def invalidate(self, stale: str) -> None:
+        """Forget ``stale`` if it is still the cached token (a concurrent refresh may have replaced it)."""
+        if self._token == stale:
+            self._token = ""
+            self._expires_at = 0.0
+
+
+# -- the HTTP clients ---------------------------------------------------------------------------
+
+
+async def _post_json(session: aiohttp.ClientSession, url: str, payload: dict[str, Any], api: str) -> dict[str, Any]:
+    try:
+        async with session.post(url, json=payload) as resp:
+            if resp.status != 200:
+                raise WeComSendError(f"{api}: HTTP {resp.status}", retry_after=30.0)
+            data = await resp.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        raise WeComSendError(f"{api}: {type(exc).__name__}", retry_after=30.0) from exc
+    if not isinstance(data, dict):
+        raise WeComSendError(f"{api}: answer is not a JSON object", retry_after=30.0)
+    errcode = data.get("errcode", 0)
+    if errcode != 0:
+        raise WeComApiError(int(errcode), str(data.get("errmsg", "")), api)
+    return data
+
+
+class WeComApiClient:
+    """The self-built app's server API: ``gettoken`` and ``message/send`` (text)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        api_base: str,
+        corp_id: str,
+        secret: SecretStr,
+        agent_id: int,
+        per_minute: int = 30,
+        per_hour: int = 1000,
+        max_wait: float = 5.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._session = session
+        self._base = api_base.rstrip("/")
+        self._corp_id = corp_id
+        self._secret = secret
+        self._agent_id = agent_id
+        self._max_wait = max_wait
+        self._sleep = sleep
+        self.tokens = AccessTokenCache(self._fetch_token, clock)
+        self.members = SlidingWindowLimiter([Window(per_minute, 60.0), Window(per_hour, 3600.0)], clock)
+        self.sent = 0
+        self.last_error = ""
+
+    async def _fetch_token(self) -> tuple[str, int]:
+        params = {"corpid": self._corp_id, "corpsecret": self._secret.get_secret_value()}
+        try:
+            async with self._session.get(f"{self._base}/cgi-bin/gettoken", params=params) as resp:
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise WeComSendError(f"gettoken: {type(exc).__name__}", retry_after=30.0) from exc
+        errcode = int(data.get("errcode", -1)) if isinstance(data, dict) else -1
+        if errcode != 0 or not data.get("access_token"):
+            self.last_error = f"gettoken errcode {errcode}"
+            log.error(
+                "wecom gettoken failed: errcode %s %s",
+                errcode,
+                data.get("errmsg", "") if isinstance(data, dict) else "",
+            )
+            raise send_error_from(WeComApiError(errcode, "", "gettoken"))
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
+
+    async def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST to ``/cgi-bin/<path>`` with the access token; refetch the token once on 40014/42001."""
+        for attempt in (1, 2):
+            token = await self.tokens.get()
+            url = f"{self._base}/cgi-bin/{path}?access_token={token}"
+            try:
+                return await _post_json(self._session, url, payload, path)
+            except WeComApiError as exc:
+                if exc.errcode in TOKEN_EXPIRED and attempt == 1:
+                    log.info("wecom %s: access token refused (errcode %s), refetching", path, exc.errcode)
+                    self.tokens.invalidate(token)
+                    continue
+                self.last_error = f"{path} errcode {exc.errcode}"
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def send_text(self, touser: str, chunks: list[str]) -> None:
+        """Send ``chunks`` as consecutive text messages to one member, within that member's budget."""
+        await self.members.reserve(touser, len(chunks), self._max_wait, self._sleep)
+        for index, chunk in enumerate(chunks):
+            payload = {
+                "touser": touser,
+                "msgtype": "text",
+                "agentid": self._agent_id,
+                "text": {"content": chunk},
+                "safe": 0,
+            }
+            try:
+                result = await self.call("message/send", payload)
+            except WeComApiError as exc:
+                self.members.release(touser, len(chunks) - index)
+                raise send_error_from(exc) from exc
+            except WeComSendError:
+                self.members.release(touser, len(chunks) - index)
+                raise
+            if result.get("invaliduser"):
+                raise WeComSendError(f"message/send: invalid user {touser}", permanent=True)
+            self.sent += 1
+
+
+class WebhookClient:
+    """Group robot webhooks (``webhook/send?key=…``), each with its own 20/min budget."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        api_base: str,
+        per_minute: int = 20,
+        max_wait: float = 5.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._session = session
+        self._base = api_base.rstrip("/")
+        self._max_wait = max_wait
+        self._sleep = sleep
+        self.robots = SlidingWindowLimiter([Window(per_minute, 60.0)], clock)
+        self.sent = 0
+        self.last_error = ""
+
+    async def send(self, name: str, key: SecretStr, payloads: list[dict[str, Any]]) -> None:
+        """Post ``payloads`` in order to the robot ``name`` (its key stays out of every log line)."""
+        await self.robots.reserve(name, len(payloads), self._max_wait, self._sleep)
+        url = f"{self._base}/cgi-bin/webhook/send?key={key.get_secret_value()}"
+        for index, payload in enumerate(payloads):
+            try:
+                await _post_json(self._session, url, payload, "webhook/send")
+            except WeComApiError as exc:
+                self.robots.release(name, len(payloads) - index)
+                self.last_error = f"webhook {name} errcode {exc.errcode}"
+                if exc.errcode in WEBHOOK_GONE:
+                    log.error("wecom webhook %s is gone (errcode %s): fix the settings", name, exc.errcode)
+                raise send_error_from(exc) from exc
+            except WeComSendError:
+                self.robots.release(name, len(payloads) - index)
+                raise
+            self.sent += 1
+
+
+async def post_response_url(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> None:
+    """Answer an AI-bot message through its one-time ``response_url``; raises ``WeComApiError``."""
+    await _post_json(session, url, payload, "aibot/response")
