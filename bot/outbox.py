@@ -89,8 +89,13 @@ class OutboxDispatcher:
         try:
             await self.adapters[item.platform].send(to_message(item))
         except Exception as exc:
-            give_up = item.attempts + 1 >= MAX_ATTEMPTS or not isinstance(exc, SendError)
-            retry_at = (now or datetime.now(UTC)) + backoff(item.attempts)
+            known = isinstance(exc, SendError)
+            give_up = item.attempts + 1 >= MAX_ATTEMPTS or not known or bool(getattr(exc, "permanent", False))
+            delay = backoff(item.attempts)
+            hint = getattr(exc, "retry_after", None) if known else None
+            if hint is not None:
+                delay = max(delay, timedelta(seconds=float(hint)))
+            retry_at = (now or datetime.now(UTC)) + delay
             async with self.sessions.begin() as session:
                 await OutboxRepo(session).mark_retry(item.id, error=repr(exc), not_before=retry_at, give_up=give_up)
             self.failed += 1

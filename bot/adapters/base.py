@@ -11,7 +11,16 @@ Feed = Callable[[IncomingMessage], Awaitable[None]]
 
 
 class SendError(Exception):
-    """A platform refused or failed to deliver a message; the outbox will retry it."""
+    """A platform refused or failed to deliver a message; the outbox retries it with backoff.
+
+    ``retry_after`` (seconds) asks for a later retry than the backoff would give; ``permanent`` says a
+    retry cannot help (an unknown recipient, a removed webhook), so the outbox gives up at once.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
 
 
 class Adapter(Protocol):

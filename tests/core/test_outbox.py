@@ -96,3 +96,31 @@ async def test_pending_items_survive_a_restart(store: Store, settings: object) -
     async with store.sessions() as session:
         statuses = (await session.scalars(select(OutboxItem.status))).all()
     assert statuses == [OutboxStatus.SENT]
+
+
+class RefusingAdapter(SimulatedAdapter):
+    def __init__(self, error: SendError) -> None:
+        super().__init__("sim")
+        self.error = error
+
+    async def send(self, message: OutgoingMessage) -> None:
+        raise self.error
+
+
+async def test_permanent_failure_gives_up_at_once(store: Store) -> None:
+    now = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
+    item_id = await _enqueue(store, "发给已经退群的人", now)
+    dispatcher = OutboxDispatcher(store.sessions, {"sim": RefusingAdapter(SendError("no such user", permanent=True))})
+    await dispatcher.drain(now)
+    item = await _status(store, item_id)
+    assert (item.status, item.attempts) == (OutboxStatus.FAILED, 1)
+
+
+async def test_retry_after_hint_pushes_the_retry_later(store: Store) -> None:
+    now = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
+    item_id = await _enqueue(store, "限流了", now)
+    dispatcher = OutboxDispatcher(store.sessions, {"sim": RefusingAdapter(SendError("busy", retry_after=600))})
+    await dispatcher.drain(now)
+    item = await _status(store, item_id)
+    assert item.status == OutboxStatus.PENDING
+    assert item.not_before >= now + timedelta(seconds=600)

@@ -55,12 +55,7 @@ class WeComApiError(Exception):
 
 
 class WeComSendError(SendError):
-    """A send failed. ``retry_after`` (seconds) is a hint for the outbox; ``permanent`` means don't retry."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.permanent = permanent
+    """A WeCom send failed; ``retry_after`` and ``permanent`` guide the outbox (see SendError)."""
 
 
 def send_error_from(exc: WeComApiError) -> WeComSendError:
