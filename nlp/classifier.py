@@ -1,0 +1,276 @@
+"""The rule classifier: normalise, segment with jieba, match keyword rules, weigh the votes.
+
+How a decision is made (see docs/classifier.md for the long version):
+
+1. The text is normalised (:mod:`nlp.normalise`) and cut into tokens by a private jieba tokenizer.
+2. Every rule word is looked up on token boundaries, so ``火`` matches ``有火`` but never ``火锅``.
+   A hit preceded by a negation (没有、不是、别…) within a few tokens, in the same clause, is dropped.
+   ``near:`` words must occur within ``window`` tokens of the hit.
+3. Signal rules (notice, ad, forward, resolved, recurrence, household, question…) add up per signal;
+   a signal is on when its sum reaches ``signal_threshold``.
+4. Kind rules vote for noise, trivial or major with their weight, subject to ``requires``/``unless``
+   signals; household-scoped messages turn ``household:`` rules down (我家没水 is trivial, 整栋停水 major).
+5. Notices, ads, forwards and resolved follow-ups damp the problem votes; recurrence escalates trivial
+   to major; hypotheticals (万一、隐患) remove urgency.
+6. The kind with the highest score wins, noise having a prior. Urgent = major with enough urgent votes.
+   The domain is the weighted vote of the problem rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlp.decision import Decision, Domain, Kind
+from nlp.normalise import ColloquialMapError, Normaliser, read_colloquial_map
+from nlp.rules import Rule, RuleSet, RulesError, load_rules
+from nlp.tokenise import Segmenter
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_COLLOQUIAL_MAP = CONFIG_DIR / "cantonese.txt"
+DEFAULT_USER_DICT = CONFIG_DIR / "userdict.txt"
+
+# Tokens that end a clause: negation and adjacency never cross them.
+_CLAUSE_BREAKS = frozenset(",.!?;:~。、…，！？；：()（）【】[]\"'“”‘’ \n\t-/|")
+_DAMPERS = ("notice", "ad", "forward", "resolved")
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Everything the classifier saw, for ``linli classify`` and debugging."""
+
+    normalised: str
+    tokens: tuple[str, ...]
+    scores: dict[str, float]
+    signals: dict[str, float]
+    negated: tuple[str, ...]
+
+
+class RuleClassifier:
+    """Implements :class:`nlp.decision.Classifier`. Pure and deterministic after construction."""
+
+    def __init__(self, ruleset: RuleSet, normaliser: Normaliser, segmenter: Segmenter) -> None:
+        self.ruleset = ruleset
+        self._normalise = normaliser
+        self._segmenter = segmenter
+        settings = ruleset.settings
+        self._settings = settings
+        self._damping = dict(settings.damping)
+        self._negation = ruleset.negation
+        self._vocab = ruleset.words
+        self._max_word = max((len(w) for w in self._vocab), default=1)
+        # word -> the rules (in file order) that list it in ``words``
+        by_word: dict[str, list[int]] = {}
+        for position, rule in enumerate(ruleset.rules):
+            for word in rule.words:
+                by_word.setdefault(word, []).append(position)
+        self._by_word = {word: tuple(positions) for word, positions in by_word.items()}
+
+    @property
+    def path(self) -> Path:
+        return self.ruleset.path
+
+    # --- public ------------------------------------------------------------------------
+    def classify(self, text: str) -> Decision:
+        try:
+            return self._classify(text)[0]
+        except Exception:  # the contract is "never raises"; a bug must not stop the pipeline
+            log.exception("classifier failed on a message of %d characters", len(text or ""))
+            return Decision(Kind.NOISE, False, self._settings.default_domain, 0.0, ("@error",))
+
+    def explain(self, text: str) -> tuple[Decision, Explanation]:
+        return self._classify(text)
+
+    # --- internals ---------------------------------------------------------------------
+    def _occurrences(self, tokens: list[str]) -> dict[str, list[tuple[int, int]]]:
+        """Each vocabulary word found on token boundaries -> [(first token, last token)]."""
+        found: dict[str, list[tuple[int, int]]] = {}
+        vocab, max_word = self._vocab, self._max_word
+        count = len(tokens)
+        for start in range(count):
+            joined = ""
+            for end in range(start, count):
+                joined += tokens[end]
+                if len(joined) > max_word:
+                    break
+                if joined in vocab:
+                    found.setdefault(joined, []).append((start, end))
+        return found
+
+    def _negated(self, tokens: list[str], start: int) -> bool:
+        scope = self._settings.negation_scope
+        negation = self._negation
+        for index in range(start - 1, max(start - 1 - scope, -1), -1):
+            token = tokens[index]
+            if token in _CLAUSE_BREAKS:
+                return False
+            if token in negation:
+                return True
+        return False
+
+    def _near(self, rule: Rule, found: dict[str, list[tuple[int, int]]], start: int, end: int) -> bool:
+        for word in rule.near:
+            for near_start, near_end in found.get(word, ()):
+                if near_start - end <= rule.window and start - near_end <= rule.window:
+                    if not (near_start == start and near_end == end):
+                        return True
+        return False
+
+    def _fires(
+        self, rule: Rule, tokens: list[str], found: dict[str, list[tuple[int, int]]]
+    ) -> tuple[bool, bool]:
+        """(fired, seen but negated)."""
+        negated = False
+        for word in rule.words:
+            for start, end in found.get(word, ()):
+                if rule.near and not self._near(rule, found, start, end):
+                    continue
+                if rule.negatable and self._negated(tokens, start):
+                    negated = True
+                    continue
+                return True, False
+        return False, negated
+
+    def _classify(self, text: str) -> tuple[Decision, Explanation]:
+        settings = self._settings
+        normalised = self._normalise(text)
+        tokens = self._segmenter.cut(normalised)
+        found = self._occurrences(tokens)
+        rules = self.ruleset.rules
+
+        candidates = sorted({p for word in found for p in self._by_word.get(word, ())})
+        fired: list[Rule] = []
+        negated: list[str] = []
+        for position in candidates:
+            rule = rules[position]
+            ok, was_negated = self._fires(rule, tokens, found)
+            if ok:
+                fired.append(rule)
+            elif was_negated:
+                negated.append(rule.id)
+
+        signal_sum: dict[str, float] = {}
+        for rule in fired:
+            if rule.signal is not None:
+                signal_sum[rule.signal] = signal_sum.get(rule.signal, 0.0) + rule.weight
+        if "?" in normalised:
+            signal_sum["question"] = signal_sum.get("question", 0.0) + settings.signal_threshold
+        active = {name for name, total in signal_sum.items() if total >= settings.signal_threshold}
+        if "relapse" in active:
+            active.discard("resolved")
+
+        scores = {Kind.NOISE: 0.0, Kind.TRIVIAL: 0.0, Kind.MAJOR: 0.0}
+        urgent_score = 0.0
+        votes: list[tuple[Kind, Domain, float]] = []
+        reasons: list[str] = []
+        single_home = "household" in active and "collective" not in active
+        for rule in fired:
+            if rule.signal is not None:
+                reasons.append(rule.id)
+                continue
+            if rule.requires and not all(name in active for name in rule.requires):
+                continue
+            if any(name in active for name in rule.unless):
+                continue
+            assert rule.kind is not None
+            kind = rule.kind
+            if rule.household is not None and single_home:
+                kind = rule.household
+                reasons.append(f"{rule.id}@household")
+            elif rule.collective is not None and "collective" in active:
+                kind = rule.collective
+                reasons.append(f"{rule.id}@collective")
+            else:
+                reasons.append(rule.id)
+            scores[kind] += rule.weight
+            if rule.domain is not None:
+                votes.append((kind, rule.domain, rule.weight))
+            if rule.urgent and kind is Kind.MAJOR:
+                urgent_score += rule.weight
+
+        factor = 1.0
+        for name in _DAMPERS:
+            if name in active and name in self._damping:
+                factor = min(factor, self._damping[name])
+                scores[Kind.NOISE] += signal_sum[name]
+        if factor < 1.0:
+            scores[Kind.TRIVIAL] *= factor
+            scores[Kind.MAJOR] *= factor
+            urgent_score *= factor
+            reasons.append("@damped")
+        if "recurrence" in active and scores[Kind.TRIVIAL] + scores[Kind.MAJOR] > 0:
+            scores[Kind.MAJOR] += scores[Kind.TRIVIAL] + settings.recurrence_bonus
+            scores[Kind.TRIVIAL] = 0.0
+            reasons.append("@recurrence")
+        if "hypothetical" in active and urgent_score > 0:
+            urgent_score = 0.0
+            reasons.append("@hypothetical")
+
+        noise_total = scores[Kind.NOISE] + settings.noise_prior
+        problem = scores[Kind.TRIVIAL] + scores[Kind.MAJOR]
+        if not tokens:
+            kind, reasons = Kind.NOISE, ["@empty"]
+        elif problem <= noise_total:
+            kind = Kind.NOISE
+        elif scores[Kind.MAJOR] >= scores[Kind.TRIVIAL]:
+            kind = Kind.MAJOR
+        else:
+            kind = Kind.TRIVIAL
+        urgent = kind is Kind.MAJOR and urgent_score >= settings.urgent_threshold
+
+        tally: dict[Domain, float] = {}
+        for vote_kind, domain, weight in votes:
+            if kind is Kind.NOISE or vote_kind is not Kind.NOISE:
+                tally[domain] = tally.get(domain, 0.0) + weight * (2.0 if vote_kind is kind else 1.0)
+        domain = settings.default_domain
+        if tally:
+            domain = max(tally.items(), key=lambda item: item[1])[0]
+
+        total = noise_total + problem
+        winner = noise_total if kind is Kind.NOISE else scores[kind]
+        confidence = winner / total if total > 0 else 1.0
+        decision = Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons))
+        explanation = Explanation(
+            normalised=normalised,
+            tokens=tuple(tokens),
+            scores={k.value: round(v, 3) for k, v in scores.items()} | {"urgent": round(urgent_score, 3)},
+            signals={name: round(total, 3) for name, total in sorted(signal_sum.items())},
+            negated=tuple(negated),
+        )
+        return decision, explanation
+
+
+def load_classifier(
+    rules_file: Path,
+    cache_dir: Path,
+    *,
+    colloquial_file: Path = DEFAULT_COLLOQUIAL_MAP,
+    user_dict: Path = DEFAULT_USER_DICT,
+    max_chars: int | None = None,
+) -> RuleClassifier:
+    """Build a classifier from ``rules_file``; raise :class:`RulesError` (``FILE:LINE: reason``) if broken.
+
+    Safe to call again on reload: everything is built fresh (a private jieba tokenizer included) and
+    nothing shared is touched until the new classifier is returned, so a refused file leaves the
+    running classifier as it was.
+    """
+    try:
+        colloquial = read_colloquial_map(colloquial_file)
+    except ColloquialMapError as exc:
+        raise RulesError(str(exc)) from exc
+    # Rule words are normalised with a throwaway limit; the real one comes from the rules' settings.
+    probe = Normaliser(colloquial, max_chars=1_000)
+    ruleset = load_rules(rules_file, probe)
+    limit = max_chars if max_chars is not None else ruleset.settings.max_chars
+    normaliser = Normaliser(colloquial, max_chars=limit)
+    if not user_dict.is_file():
+        raise RulesError(f"{user_dict}:0: the jieba user dictionary is missing")
+    try:
+        segmenter = Segmenter(cache_dir, user_dict, sorted(ruleset.words))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise RulesError(f"{user_dict}:0: cannot load the jieba user dictionary ({exc})") from exc
+    log.info("classifier loaded: %d rules from %s", len(ruleset.rules), rules_file)
+    return RuleClassifier(ruleset, normaliser, segmenter)
