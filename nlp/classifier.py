@@ -86,11 +86,24 @@ class RuleClassifier:
 
     # --- internals ---------------------------------------------------------------------
     def _occurrences(self, tokens: list[str]) -> dict[str, list[tuple[int, int]]]:
-        """Each vocabulary word found on token boundaries -> [(first token, last token)]."""
+        """Each vocabulary word found on token boundaries -> [(first token, last token)].
+
+        jieba's dictionary holds compounds such as 窗台上 or 打预防针 that swallow a rule word, so a
+        word of two or more characters also matches at the start or end of a longer token.
+        """
         found: dict[str, list[tuple[int, int]]] = {}
         vocab, max_word = self._vocab, self._max_word
         count = len(tokens)
         for start in range(count):
+            token = tokens[start]
+            size = len(token)
+            if size >= 3 and not token.isascii():
+                for cut in range(2, min(size, max_word + 1)):
+                    head, tail = token[:cut], token[size - cut :]
+                    if head in vocab:
+                        found.setdefault(head, []).append((start, start))
+                    if tail in vocab and tail != head:
+                        found.setdefault(tail, []).append((start, start))
             joined = ""
             for end in range(start, count):
                 joined += tokens[end]
@@ -119,10 +132,9 @@ class RuleClassifier:
                         return True
         return False
 
-    def _fires(
-        self, rule: Rule, tokens: list[str], found: dict[str, list[tuple[int, int]]]
-    ) -> tuple[bool, bool]:
-        """(fired, seen but negated)."""
+    def _fires(self, rule: Rule, tokens: list[str], found: dict[str, list[tuple[int, int]]]) -> tuple[int, bool]:
+        """(how many distinct words of the rule fired, whether one was seen but negated)."""
+        spans: set[tuple[int, int]] = set()
         negated = False
         for word in rule.words:
             for start, end in found.get(word, ()):
@@ -131,8 +143,9 @@ class RuleClassifier:
                 if rule.negatable and self._negated(tokens, start):
                     negated = True
                     continue
-                return True, False
-        return False, negated
+                spans.add((start, end))  # 好几年 and its tail 几年 on the same token count once
+                break
+        return len(spans), negated and not spans
 
     def _classify(self, text: str) -> tuple[Decision, Explanation]:
         settings = self._settings
@@ -144,23 +157,23 @@ class RuleClassifier:
         candidates = sorted({p for word in found for p in self._by_word.get(word, ())})
         fired: list[Rule] = []
         negated: list[str] = []
+        signal_sum: dict[str, float] = {}
         for position in candidates:
             rule = rules[position]
-            ok, was_negated = self._fires(rule, tokens, found)
-            if ok:
+            hits, was_negated = self._fires(rule, tokens, found)
+            if hits:
                 fired.append(rule)
+                if rule.signal is not None:  # cues add up word by word; votes count once per rule
+                    signal_sum[rule.signal] = signal_sum.get(rule.signal, 0.0) + rule.weight * hits
             elif was_negated:
                 negated.append(rule.id)
-
-        signal_sum: dict[str, float] = {}
-        for rule in fired:
-            if rule.signal is not None:
-                signal_sum[rule.signal] = signal_sum.get(rule.signal, 0.0) + rule.weight
         if "?" in normalised:
             signal_sum["question"] = signal_sum.get("question", 0.0) + settings.signal_threshold
         active = {name for name, total in signal_sum.items() if total >= settings.signal_threshold}
-        if "relapse" in active:
+        if "relapse" in active or "question" in active:
+            # "修好了又坏了" and "什么时候恢复?" are not resolved; notices do not ask questions.
             active.discard("resolved")
+            active.discard("notice")
 
         scores = {Kind.NOISE: 0.0, Kind.TRIVIAL: 0.0, Kind.MAJOR: 0.0}
         urgent_score = 0.0
@@ -176,6 +189,10 @@ class RuleClassifier:
             if any(name in active for name in rule.unless):
                 continue
             assert rule.kind is not None
+            if rule.urgent and "hypothetical" in active:
+                # "万一着火怎么跑": the danger words describe what might happen, not what is happening.
+                reasons.append(f"{rule.id}@hypothetical")
+                continue
             kind = rule.kind
             if rule.household is not None and single_home:
                 kind = rule.household
@@ -205,9 +222,6 @@ class RuleClassifier:
             scores[Kind.MAJOR] += scores[Kind.TRIVIAL] + settings.recurrence_bonus
             scores[Kind.TRIVIAL] = 0.0
             reasons.append("@recurrence")
-        if "hypothetical" in active and urgent_score > 0:
-            urgent_score = 0.0
-            reasons.append("@hypothetical")
 
         noise_total = scores[Kind.NOISE] + settings.noise_prior
         problem = scores[Kind.TRIVIAL] + scores[Kind.MAJOR]

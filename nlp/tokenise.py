@@ -33,8 +33,10 @@ class Segmenter:
         if user_dict is not None:
             tokenizer.load_userdict(str(user_dict))
         for word in words:
-            # Keep every rule word whole unless the dictionary already knows it.
-            if len(word) > 1 and word not in tokenizer.FREQ:
+            # Keep every rule word whole unless the dictionary already knows it. ASCII words (lift,
+            # 120) stay out: jieba already keeps runs of letters and digits together, and a word such
+            # as 120 in the dictionary would split a room number like 1202.
+            if len(word) > 1 and not word.isascii() and word not in tokenizer.FREQ:
                 tokenizer.suggest_freq(word, tune=True)
         self._tokenizer = tokenizer
 
