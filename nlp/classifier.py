@@ -24,7 +24,7 @@ from pathlib import Path
 
 from nlp.decision import Decision, Domain, Kind
 from nlp.normalise import ColloquialMapError, Normaliser, read_colloquial_map
-from nlp.rules import Rule, RuleSet, RulesError, load_rules
+from nlp.rules import Rule, RulesError, RuleSet, load_rules
 from nlp.tokenise import Segmenter
 
 log = logging.getLogger(__name__)
@@ -127,12 +127,14 @@ class RuleClassifier:
     def _near(self, rule: Rule, found: dict[str, list[tuple[int, int]]], start: int, end: int) -> bool:
         for word in rule.near:
             for near_start, near_end in found.get(word, ()):
-                if near_start - end <= rule.window and start - near_end <= rule.window:
-                    if not (near_start == start and near_end == end):
-                        return True
+                close = near_start - end <= rule.window and start - near_end <= rule.window
+                if close and (near_start, near_end) != (start, end):
+                    return True
         return False
 
-    def _fires(self, rule: Rule, tokens: list[str], found: dict[str, list[tuple[int, int]]]) -> tuple[int, bool]:
+    def _fires(
+        self, rule: Rule, tokens: list[str], found: dict[str, list[tuple[int, int]]]
+    ) -> tuple[int, bool]:
         """(how many distinct words of the rule fired, whether one was seen but negated)."""
         spans: set[tuple[int, int]] = set()
         negated = False

@@ -118,7 +118,11 @@ def _severity(example: Example, decision: Decision) -> int:
         score += 40
     distance = abs(KINDS.index(example.kind) - KINDS.index(decision.kind))
     score += 10 * distance
-    if example.kind is not Kind.NOISE and decision.kind is not Kind.NOISE and example.domain != decision.domain:
+    if (
+        example.kind is not Kind.NOISE
+        and decision.kind is not Kind.NOISE
+        and example.domain != decision.domain
+    ):
         score += 3
     return score
 
@@ -192,19 +196,19 @@ def format_report(report: Report) -> str:
         "kind confusion (rows gold, columns predicted):",
         " " * 10 + "".join(f"{k.value:>9}" for k in KINDS),
     ]
-    for gold in KINDS:
-        out.append(f"{gold.value:<10}" + "".join(f"{report.kind_confusion[gold][p]:>9}" for p in KINDS))
+    for kind in KINDS:
+        out.append(f"{kind.value:<10}" + "".join(f"{report.kind_confusion[kind][p]:>9}" for p in KINDS))
     out += ["", "domain confusion on trivial+major (rows gold, columns predicted):"]
     out.append(" " * 6 + "".join(f"{d.value[:2]:>5}" for d in DOMAINS))
-    for gold in DOMAINS:
-        row = report.domain_confusion[gold]
-        out.append(f"{gold.value[:2]:<4}" + "".join(f"{row[p]:>6}" for p in DOMAINS))
+    for domain in DOMAINS:
+        row = report.domain_confusion[domain]
+        out.append(f"{domain.value[:2]:<4}" + "".join(f"{row[p]:>6}" for p in DOMAINS))
     if report.mistakes:
         out += ["", f"worst mistakes ({len(report.mistakes)}):"]
         for m in report.mistakes:
             e, d = m.example, m.decision
-            gold = f"{e.kind.value}{'!' if e.urgent else ''}/{e.domain.value}"
+            expected = f"{e.kind.value}{'!' if e.urgent else ''}/{e.domain.value}"
             got = f"{d.kind.value}{'!' if d.urgent else ''}/{d.domain.value}"
-            out.append(f"  [{e.id}] gold {gold} got {got}  {e.text}")
+            out.append(f"  [{e.id}] gold {expected} got {got}  {e.text}")
             out.append(f"        rules: {', '.join(d.rules) or '-'}")
     return "\n".join(out)

@@ -12,3 +12,9 @@ from bot.cli.common import configure_logging
 def main(verbose: bool) -> None:
     """邻里 linli: reads building group chats, opens and tracks tickets on the community grid."""
     configure_logging(verbose)
+
+
+from bot.cli.classify import classify, nlp  # noqa: E402  (commands register after the group exists)
+
+main.add_command(classify)
+main.add_command(nlp)
