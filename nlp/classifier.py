@@ -11,7 +11,7 @@ How a decision is made (see docs/classifier.md for the long version):
 4. Kind rules vote for noise, trivial or major with their weight, subject to ``requires``/``unless``
    signals; household-scoped messages turn ``household:`` rules down (我家没水 is trivial, 整栋停水 major).
 5. Notices, ads, forwards and resolved follow-ups damp the problem votes; recurrence escalates trivial
-   to major; hypotheticals (万一、隐患) remove urgency.
+   to major; under a hypothetical (万一、隐患) the urgent danger words do not vote.
 6. The kind with the highest score wins, noise having a prior. Urgent = major with enough urgent votes.
    The domain is the weighted vote of the problem rules.
 """
@@ -36,6 +36,8 @@ DEFAULT_USER_DICT = CONFIG_DIR / "userdict.txt"
 # Tokens that end a clause: negation and adjacency never cross them.
 _CLAUSE_BREAKS = frozenset(",.!?;:~。、…，！？；：()（）【】[]\"'“”‘’ \n\t-/|")
 _DAMPERS = ("notice", "ad", "forward", "resolved")
+# Enum member lookups are slow on Python 3.11; the hot path uses these.
+_NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +64,15 @@ class RuleClassifier:
         self._negation = ruleset.negation
         self._vocab = ruleset.words
         self._max_word = max((len(w) for w in self._vocab), default=1)
+        # every prefix of a vocabulary word: joining tokens stops as soon as it leaves this set
+        self._prefixes = frozenset(word[:end] for word in self._vocab for end in range(1, len(word) + 1))
         # word -> the rules (in file order) that list it in ``words``
         by_word: dict[str, list[int]] = {}
         for position, rule in enumerate(ruleset.rules):
             for word in rule.words:
                 by_word.setdefault(word, []).append(position)
         self._by_word = {word: tuple(positions) for word, positions in by_word.items()}
+        self._near_sets = [frozenset(rule.near) for rule in ruleset.rules]
 
     @property
     def path(self) -> Path:
@@ -76,13 +81,15 @@ class RuleClassifier:
     # --- public ------------------------------------------------------------------------
     def classify(self, text: str) -> Decision:
         try:
-            return self._classify(text)[0]
+            return self._classify(text, explain=False)[0]
         except Exception:  # the contract is "never raises"; a bug must not stop the pipeline
             log.exception("classifier failed on a message of %d characters", len(text or ""))
             return Decision(Kind.NOISE, False, self._settings.default_domain, 0.0, ("@error",))
 
     def explain(self, text: str) -> tuple[Decision, Explanation]:
-        return self._classify(text)
+        decision, explanation = self._classify(text, explain=True)
+        assert explanation is not None
+        return decision, explanation
 
     # --- internals ---------------------------------------------------------------------
     def _occurrences(self, tokens: list[str]) -> dict[str, list[tuple[int, int]]]:
@@ -92,7 +99,7 @@ class RuleClassifier:
         word of two or more characters also matches at the start or end of a longer token.
         """
         found: dict[str, list[tuple[int, int]]] = {}
-        vocab, max_word = self._vocab, self._max_word
+        vocab, max_word, prefixes = self._vocab, self._max_word, self._prefixes
         count = len(tokens)
         for start in range(count):
             token = tokens[start]
@@ -107,7 +114,7 @@ class RuleClassifier:
             joined = ""
             for end in range(start, count):
                 joined += tokens[end]
-                if len(joined) > max_word:
+                if joined not in prefixes:
                     break
                 if joined in vocab:
                     found.setdefault(joined, []).append((start, end))
@@ -124,23 +131,29 @@ class RuleClassifier:
                 return True
         return False
 
-    def _near(self, rule: Rule, found: dict[str, list[tuple[int, int]]], start: int, end: int) -> bool:
-        for word in rule.near:
-            for near_start, near_end in found.get(word, ()):
-                close = near_start - end <= rule.window and start - near_end <= rule.window
-                if close and (near_start, near_end) != (start, end):
-                    return True
+    def _near(
+        self, rule: Rule, near: frozenset[str], found: dict[str, list[tuple[int, int]]], start: int, end: int
+    ) -> bool:
+        window = rule.window
+        for word, spans in found.items():
+            if word in near:
+                for near_start, near_end in spans:
+                    close = near_start - end <= window and start - near_end <= window
+                    if close and (near_start, near_end) != (start, end):
+                        return True
         return False
 
     def _fires(
-        self, rule: Rule, tokens: list[str], found: dict[str, list[tuple[int, int]]]
+        self, position: int, words: list[str], tokens: list[str], found: dict[str, list[tuple[int, int]]]
     ) -> tuple[int, bool]:
         """(how many distinct words of the rule fired, whether one was seen but negated)."""
+        rule = self.ruleset.rules[position]
+        near = self._near_sets[position]
         spans: set[tuple[int, int]] = set()
         negated = False
-        for word in rule.words:
-            for start, end in found.get(word, ()):
-                if rule.near and not self._near(rule, found, start, end):
+        for word in words:
+            for start, end in found[word]:
+                if near and not self._near(rule, near, found, start, end):
                     continue
                 if rule.negatable and self._negated(tokens, start):
                     negated = True
@@ -149,20 +162,24 @@ class RuleClassifier:
                 break
         return len(spans), negated and not spans
 
-    def _classify(self, text: str) -> tuple[Decision, Explanation]:
+    def _classify(self, text: str, explain: bool) -> tuple[Decision, Explanation | None]:
         settings = self._settings
         normalised = self._normalise(text)
         tokens = self._segmenter.cut(normalised)
         found = self._occurrences(tokens)
         rules = self.ruleset.rules
 
-        candidates = sorted({p for word in found for p in self._by_word.get(word, ())})
+        candidates: dict[int, list[str]] = {}
+        by_word = self._by_word
+        for word in found:
+            for position in by_word.get(word, ()):
+                candidates.setdefault(position, []).append(word)
         fired: list[Rule] = []
         negated: list[str] = []
         signal_sum: dict[str, float] = {}
-        for position in candidates:
+        for position in sorted(candidates):
             rule = rules[position]
-            hits, was_negated = self._fires(rule, tokens, found)
+            hits, was_negated = self._fires(position, candidates[position], tokens, found)
             if hits:
                 fired.append(rule)
                 if rule.signal is not None:  # cues add up word by word; votes count once per rule
@@ -177,7 +194,7 @@ class RuleClassifier:
             active.discard("resolved")
             active.discard("notice")
 
-        scores = {Kind.NOISE: 0.0, Kind.TRIVIAL: 0.0, Kind.MAJOR: 0.0}
+        scores = {_NOISE: 0.0, _TRIVIAL: 0.0, _MAJOR: 0.0}
         urgent_score = 0.0
         votes: list[tuple[Kind, Domain, float]] = []
         reasons: list[str] = []
@@ -186,9 +203,9 @@ class RuleClassifier:
             if rule.signal is not None:
                 reasons.append(rule.id)
                 continue
-            if rule.requires and not all(name in active for name in rule.requires):
+            if rule.requires and not active.issuperset(rule.requires):
                 continue
-            if any(name in active for name in rule.unless):
+            if rule.unless and not active.isdisjoint(rule.unless):
                 continue
             assert rule.kind is not None
             if rule.urgent and "hypothetical" in active:
@@ -207,48 +224,50 @@ class RuleClassifier:
             scores[kind] += rule.weight
             if rule.domain is not None:
                 votes.append((kind, rule.domain, rule.weight))
-            if rule.urgent and kind is Kind.MAJOR:
+            if rule.urgent and kind is _MAJOR:
                 urgent_score += rule.weight
 
         factor = 1.0
         for name in _DAMPERS:
             if name in active and name in self._damping:
                 factor = min(factor, self._damping[name])
-                scores[Kind.NOISE] += signal_sum[name]
+                scores[_NOISE] += signal_sum[name]
         if factor < 1.0:
-            scores[Kind.TRIVIAL] *= factor
-            scores[Kind.MAJOR] *= factor
+            scores[_TRIVIAL] *= factor
+            scores[_MAJOR] *= factor
             urgent_score *= factor
             reasons.append("@damped")
-        if "recurrence" in active and scores[Kind.TRIVIAL] + scores[Kind.MAJOR] > 0:
-            scores[Kind.MAJOR] += scores[Kind.TRIVIAL] + settings.recurrence_bonus
-            scores[Kind.TRIVIAL] = 0.0
+        if "recurrence" in active and scores[_TRIVIAL] + scores[_MAJOR] > 0:
+            scores[_MAJOR] += scores[_TRIVIAL] + settings.recurrence_bonus
+            scores[_TRIVIAL] = 0.0
             reasons.append("@recurrence")
 
-        noise_total = scores[Kind.NOISE] + settings.noise_prior
-        problem = scores[Kind.TRIVIAL] + scores[Kind.MAJOR]
+        noise_total = scores[_NOISE] + settings.noise_prior
+        problem = scores[_TRIVIAL] + scores[_MAJOR]
         if not tokens:
-            kind, reasons = Kind.NOISE, ["@empty"]
+            kind, reasons = _NOISE, ["@empty"]
         elif problem <= noise_total:
-            kind = Kind.NOISE
-        elif scores[Kind.MAJOR] >= scores[Kind.TRIVIAL]:
-            kind = Kind.MAJOR
+            kind = _NOISE
+        elif scores[_MAJOR] >= scores[_TRIVIAL]:
+            kind = _MAJOR
         else:
-            kind = Kind.TRIVIAL
-        urgent = kind is Kind.MAJOR and urgent_score >= settings.urgent_threshold
+            kind = _TRIVIAL
+        urgent = kind is _MAJOR and urgent_score >= settings.urgent_threshold
 
         tally: dict[Domain, float] = {}
         for vote_kind, domain, weight in votes:
-            if kind is Kind.NOISE or vote_kind is not Kind.NOISE:
+            if kind is _NOISE or vote_kind is not _NOISE:
                 tally[domain] = tally.get(domain, 0.0) + weight * (2.0 if vote_kind is kind else 1.0)
         domain = settings.default_domain
         if tally:
             domain = max(tally.items(), key=lambda item: item[1])[0]
 
         total = noise_total + problem
-        winner = noise_total if kind is Kind.NOISE else scores[kind]
+        winner = noise_total if kind is _NOISE else scores[kind]
         confidence = winner / total if total > 0 else 1.0
         decision = Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons))
+        if not explain:
+            return decision, None
         explanation = Explanation(
             normalised=normalised,
             tokens=tuple(tokens),

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeAlias
 
 import opencc
 
@@ -53,16 +54,42 @@ def read_colloquial_map(path: Path) -> dict[str, str]:
     return mapping
 
 
-def _compile_map(mapping: Mapping[str, str]) -> re.Pattern[str] | None:
-    if not mapping:
-        return None
-    alternatives = []
-    for form in sorted(mapping, key=lambda f: (-len(f), f)):
-        escaped = re.escape(form)
-        if form.isascii():
-            escaped = rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
-        alternatives.append(escaped)
-    return re.compile("|".join(alternatives))
+_Trie: TypeAlias = dict[str, "_Trie"]
+
+
+def _trie_pattern(forms: list[str]) -> str:
+    """A regex for ``forms`` shaped as a trie: Python's ``re`` tries alternatives one by one, so
+    sharing prefixes (and ordering longer continuations first) keeps the scan fast and longest-match."""
+    trie: _Trie = {}
+    for form in forms:
+        node = trie
+        for char in form:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: _Trie) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(trie)
+
+
+def _compile_map(mapping: Mapping[str, str]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """(pattern for Chinese forms, pattern for ASCII forms matched as whole words)."""
+    chinese = sorted(form for form in mapping if not form.isascii())
+    ascii_forms = sorted((form for form in mapping if form.isascii()), key=lambda f: (-len(f), f))
+    han = re.compile(_trie_pattern(chinese)) if chinese else None
+    latin = None
+    if ascii_forms:
+        alternatives = "|".join(re.escape(form) for form in ascii_forms)
+        latin = re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])")
+    return han, latin
+
+
+_HAS_LATIN = re.compile("[a-z]")
 
 
 class Normaliser:
@@ -73,8 +100,9 @@ class Normaliser:
             raise ValueError("max_chars must be positive")
         self.max_chars = max_chars
         self._converter = opencc.OpenCC("t2s")
-        self._mapping = dict(colloquial)
-        self._pattern = _compile_map(self._mapping)
+        self._mapping = {form.lower(): mandarin for form, mandarin in colloquial.items()}
+        self._han, self._latin = _compile_map(self._mapping)
+        self._replace = lambda match: self._mapping[match.group(0)]
 
     def __call__(self, text: str) -> str:
         if not isinstance(text, str) or not text:
@@ -88,8 +116,9 @@ class Normaliser:
         text = _EMOJI.sub(" ", text)
         text = text[: self.max_chars].lower()
         text = self._converter.convert(text)
-        if self._pattern is not None:
-            mapping = self._mapping
-            text = self._pattern.sub(lambda m: mapping[m.group(0)], text)
+        if self._latin is not None and _HAS_LATIN.search(text):
+            text = self._latin.sub(self._replace, text)
+        if self._han is not None:
+            text = self._han.sub(self._replace, text)
         text = _REPEATED_PUNCT.sub(r"\1", text)
         return _SPACES.sub(" ", text).strip()
