@@ -19,6 +19,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from config.schedule import ScheduleSettings
+
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG_FILE = "linli.yaml"
 
@@ -100,6 +102,7 @@ class Settings(BaseSettings):
     wecom: WeComSettings = WeComSettings()
     nlp: NlpSettings = NlpSettings()
     emergency: EmergencySettings = EmergencySettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @classmethod
     def settings_customise_sources(
