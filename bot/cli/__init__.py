@@ -16,12 +16,13 @@ def main(verbose: bool) -> None:
 
 def _register() -> None:
     from bot.cli.db import db
+    from bot.cli.deadlines import deadlines
     from bot.cli.org import org
     from bot.cli.replay import demo, replay_command
     from bot.cli.run import run
     from bot.cli.tickets import tickets
 
-    for command in (db, org, replay_command, demo, tickets, run):
+    for command in (db, org, replay_command, demo, tickets, run, deadlines):
         main.add_command(command)
 
 
