@@ -1,0 +1,30 @@
+"""The scheduled jobs, described with primitives only; bot/app.py turns them into APScheduler jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config.settings import Settings
+from handlers.deadlines import sweep_deadlines
+
+JobRun = Callable[[async_sessionmaker[AsyncSession], Settings, datetime], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class JobDef:
+    id: str
+    """Stable: APScheduler's job id and the name in logs."""
+    run: JobRun
+    every_seconds: int | None = None
+    cron: str | None = None
+    lead: timedelta | None = None
+    """Fire this long before each ``cron`` time instead of at it."""
+
+
+def jobs(settings: Settings) -> list[JobDef]:
+    schedule = settings.schedule
+    return [JobDef("sweep_deadlines", sweep_deadlines, every_seconds=schedule.sweep_seconds)]
