@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import noload
+from sqlalchemy.orm import raiseload
 
 from bot import texts_schedule as texts
 from bot.message import DirectMessage, OutgoingMessage, Say
@@ -194,7 +194,7 @@ class Sweep:
         tickets = (
             await session.scalars(
                 select(Ticket)
-                .options(noload(Ticket.reporters))
+                .options(raiseload(Ticket.reporters))
                 .where(Ticket.sla_due_at <= self.now)
                 .order_by(Ticket.sla_due_at, Ticket.id)
                 .limit(BATCH)
@@ -288,6 +288,12 @@ class Sweep:
         left = ticket.escalation_level == 0 and (assignee is None or not assignee.active)
         due = [s for s in steps[ticket.sla_step :] if s.at <= now]
         escalation = next((s for s in due if s.action == "escalate"), None)
+        if escalation is not None and not left and grid.escalation_target(ticket) is None:
+            # The top of the grid: nobody to escalate to, so the reminders are not overtaken.
+            self._record(session, ticket, escalation.index, "escalate", escalation.at, Status.TOP, [])
+            due = [s for s in due if s.action == "remind"]
+            escalation = None
+            ticket.sla_step = len(steps)
         if left or escalation is not None:
             for step in due:
                 if step.action == "remind":
@@ -298,7 +304,7 @@ class Sweep:
             for step in due[:-1]:
                 self._record(session, ticket, step.index, "remind", step.at, Status.SKIPPED, [])
             self._remind(session, ticket, grid, stage, due[-1], deadline, assignee, pending)
-            ticket.sla_step = due[-1].index + 1
+            ticket.sla_step = max(ticket.sla_step, due[-1].index + 1)
         ticket.sla_due_at = steps[ticket.sla_step].at if ticket.sla_step < len(steps) else None
 
     def _queue_withdraw(self, ticket: Ticket, held: dict[int, list[TicketReminder]]) -> None:
