@@ -495,6 +495,7 @@ async def sweep_deadlines(
 ) -> list[SweepAction]:
     """Perform every reminder and escalation due at ``now`` (default: the clock), once; returns them."""
     sweep = Sweep(settings, now or datetime.now(UTC))
+    log.debug("sweeping deadlines at %s", sweep.now.isoformat())
     for _ in range(MAX_BATCHES):
         async with sessions.begin() as session:
             count = await sweep.run_batch(session)
