@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
+from handlers.council import send_council_agenda
 from handlers.deadlines import sweep_deadlines
+from handlers.digest import send_weekly_digest
 
 JobRun = Callable[[async_sessionmaker[AsyncSession], Settings, datetime], Awaitable[object]]
 
@@ -26,5 +28,18 @@ class JobDef:
 
 
 def jobs(settings: Settings) -> list[JobDef]:
+    """In priority order: the deadline sweep, the weekly digest, the council agenda."""
     schedule = settings.schedule
-    return [JobDef("sweep_deadlines", sweep_deadlines, every_seconds=schedule.sweep_seconds)]
+    defs = [JobDef("sweep_deadlines", sweep_deadlines, every_seconds=schedule.sweep_seconds)]
+    if schedule.digest.enabled:
+        defs.append(JobDef("send_weekly_digest", send_weekly_digest, cron=schedule.digest.cron))
+    if schedule.council.enabled:
+        defs.append(
+            JobDef(
+                "send_council_agenda",
+                send_council_agenda,
+                cron=schedule.council.meeting_cron,
+                lead=schedule.council.notice,
+            )
+        )
+    return defs
