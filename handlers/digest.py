@@ -26,7 +26,6 @@ from bot.message import DirectMessage, OutgoingMessage, Say, SendImage
 from bot.pipeline import outbox_row
 from config.schedule import DOMAINS
 from config.settings import Settings
-from handlers import charts
 from handlers.routing import address
 from handlers.worktime import WorkCalendar
 from storage.job_repo import JobRepo
@@ -327,6 +326,8 @@ def committee_markdown(digest: Digest, max_units: int = 30) -> str:
 
 def render_charts(digest: Digest, out_dir: Path) -> list[Path]:
     """by_domain.png and daily.png into ``out_dir``; none (with a warning) if no CJK font is installed."""
+    from handlers import charts  # matplotlib loads only when a chart is drawn, not with every CLI command
+
     counts = [(name, digest.total.by_domain.get(name, 0)) for name in DOMAINS]
     days = [f"{d.month}/{d.day} 周{WEEKDAYS[d.weekday()]}" for d in digest.week.days()]
     title = f"{digest.community.name} {digest.week.label}"

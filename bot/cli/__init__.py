@@ -17,12 +17,16 @@ def main(verbose: bool) -> None:
 def _register() -> None:
     from bot.cli.db import db
     from bot.cli.deadlines import deadlines
+    from bot.cli.digest import council, digest
     from bot.cli.org import org
     from bot.cli.replay import demo, replay_command
     from bot.cli.run import run
+    from bot.cli.ticket_show import show
     from bot.cli.tickets import tickets
 
-    for command in (db, org, replay_command, demo, tickets, run, deadlines):
+    if "show" not in tickets.commands:  # issue 4 may bring its own; then ours is not added
+        tickets.add_command(show)
+    for command in (db, org, replay_command, demo, tickets, run, deadlines, digest, council):
         main.add_command(command)
 
 
