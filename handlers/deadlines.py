@@ -20,19 +20,17 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import raiseload
 
 from bot import texts_schedule as texts
 from bot.message import DirectMessage, OutgoingMessage, Say
-from bot.pipeline import outbox_row
 from config.schedule import DeadlinePolicy, ScheduleSettings
 from config.settings import Settings
 from handlers.routing import address
@@ -55,7 +53,7 @@ log = logging.getLogger(__name__)
 
 ACTOR = "linli:deadlines"
 LOCK = ("deadlines", "sweep-lock")
-BATCH = 2_000
+BATCH = 5_000
 MAX_BATCHES = 1_000
 LEFT_STEP = -1
 """The step key of an escalation because the assignee left (one per window)."""
@@ -159,7 +157,7 @@ class Grid:
             current = self.parent.get(current)
         return chain
 
-    def escalation_target(self, ticket: Ticket) -> tuple[int, list[Person]] | None:
+    def escalation_target(self, ticket: DueTicket) -> tuple[int, list[Person]] | None:
         """(new level, people) one step up from where the ticket now stands, skipping empty levels."""
         chain = self.chain(ticket.unit_id)
         assignee = self.people.get(ticket.assignee_id or "")
@@ -169,6 +167,94 @@ class Grid:
             if people:
                 return index - base, people
         return None
+
+
+TICKET_COLUMNS = (
+    "id",
+    "state",
+    "kind",
+    "urgent",
+    "domain",
+    "summary",
+    "platform",
+    "chat_id",
+    "unit_id",
+    "assignee_id",
+    "opened_at",
+    "accepted_at",
+    "escalation_level",
+    "sla_state",
+    "sla_stage",
+    "sla_cycle",
+    "sla_step",
+    "sla_started_at",
+    "sla_deadline_at",
+    "sla_due_at",
+)
+OUTBOX_TABLE = cast(Table, OutboxItem.__table__)
+UPDATED = ("state", "escalation_level", *TICKET_COLUMNS[13:])
+
+
+@dataclass(slots=True)
+class DueTicket:
+    """A ticket row as the sweep reads and changes it (plain data: no ORM bookkeeping per ticket)."""
+
+    id: int
+    state: str
+    kind: str
+    urgent: bool
+    domain: str
+    summary: str
+    platform: str
+    chat_id: str
+    unit_id: str
+    assignee_id: str | None
+    opened_at: datetime
+    accepted_at: datetime | None
+    escalation_level: int
+    sla_state: str | None
+    sla_stage: str | None
+    sla_cycle: int
+    sla_step: int
+    sla_started_at: datetime | None
+    sla_deadline_at: datetime | None
+    sla_due_at: datetime | None
+
+
+@dataclass
+class Batch:
+    """What one batch writes, gathered first and then inserted in a few statements."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    reminders: list[tuple[dict[str, Any], range]] = field(default_factory=list)
+    withdrawals: list[TicketReminder] = field(default_factory=list)
+
+
+def outbox_values(message: OutgoingMessage, *, ticket_id: int, now: datetime, release: datetime) -> dict[str, Any]:
+    """An outbox row as plain values (what bot.pipeline.outbox_row makes, without an ORM object per row)."""
+    values: dict[str, Any] = {
+        "created_at": now,
+        "not_before": release,
+        "platform": message.platform,
+        "kind": message.kind,
+        "chat_id": None,
+        "recipient": None,
+        "text": "",
+        "mentions": [],
+        "image_path": None,
+        "in_reply_to": None,
+        "ticket_id": ticket_id,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+    }
+    if isinstance(message, Say):
+        values.update(chat_id=message.chat_id, text=message.text, mentions=list(message.mentions))
+    elif isinstance(message, DirectMessage):
+        values.update(recipient=message.to, text=message.text)
+    else:
+        values.update(chat_id=message.chat_id, image_path=message.path, text=message.caption)
+    return values
 
 
 class Sweep:
@@ -182,40 +268,73 @@ class Sweep:
         self.now = now.astimezone(UTC)
         self.quiet_release = self.schedule.quiet_hours.release_at(self.now, self.tz)
         self.actions: list[SweepAction] = []
-        self._withdrawals: list[TicketReminder] = []
+        self.batch = Batch()
+        self.grid: Grid | None = None
 
-    def release(self, ticket: Ticket) -> datetime:
+    def release(self, ticket: DueTicket) -> datetime:
         return self.now if ticket.urgent else self.quiet_release
 
     async def run_batch(self, session: AsyncSession) -> int:
         """Process up to BATCH due tickets; returns how many were looked at (0: nothing left)."""
         await JobRepo(session).lock(*LOCK, self.now)
         await self._flag_left_assignees(session)
-        tickets = (
-            await session.scalars(
-                select(Ticket)
-                .options(raiseload(Ticket.reporters))
-                .where(Ticket.sla_due_at <= self.now)
-                .order_by(Ticket.sla_due_at, Ticket.id)
-                .limit(BATCH)
-            )
-        ).all()
+        columns = [getattr(Ticket, name) for name in TICKET_COLUMNS]
+        rows = await session.execute(
+            select(*columns).where(Ticket.sla_due_at <= self.now).order_by(Ticket.sla_due_at, Ticket.id).limit(BATCH)
+        )
+        tickets = [DueTicket(*row) for row in rows.all()]
         if not tickets:
             return 0
-        grid = await Grid.load(session)
-        ids = [t.id for t in tickets]
+        if self.grid is None:  # the org does not change during one sweep; read it once
+            self.grid = await Grid.load(session)
+        grid = self.grid
         entered = await self._state_entered(session, [t.id for t in tickets if t.sla_state != t.state])
-        held = await self._held_reminders(session, ids)
-        pending: list[tuple[Ticket, TicketReminder, list[OutboxItem]]] = []
+        held = await self._held_reminders(session, [t.id for t in tickets])
+        self.batch = Batch()
         for ticket in tickets:
-            self._advance(session, ticket, grid, entered, held, pending)
-        await session.flush()
-        for _ticket, reminder, rows in pending:
-            reminder.outbox_ids = [row.id for row in rows]
-        withdrawals, self._withdrawals = self._withdrawals, []
-        await withdraw(session, withdrawals)
-        await session.flush()
+            self._advance(ticket, grid, entered, held)
+        await self._write(session, tickets)
         return len(tickets)
+
+    async def _write(self, session: AsyncSession, tickets: Sequence[DueTicket]) -> None:
+        batch = self.batch
+        ids: list[int] = []
+        if batch.outbox:
+            # Core executemany: the ORM's bulk insert sends one statement per outbox row here.
+            await session.execute(insert(OUTBOX_TABLE), batch.outbox)
+            ids = await self._outbox_ids(session, batch.outbox)
+        if batch.reminders:
+            values = [{**reminder, "outbox_ids": [ids[i] for i in span]} for reminder, span in batch.reminders]
+            await session.execute(insert(TicketReminder), values)
+        if batch.events:
+            await session.execute(insert(TicketEvent), batch.events)
+        await session.execute(
+            update(Ticket), [{"id": t.id, **{name: getattr(t, name) for name in UPDATED}} for t in tickets]
+        )
+        await withdraw(session, batch.withdrawals)
+
+    async def _outbox_ids(self, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """The ids of the rows just inserted (read back: one INSERT ... RETURNING per row is far slower on SQLite).
+
+        Within one sweep (ticket, kind, recipient or chat) is unique; the newest row wins if an earlier sweep
+        at the same instant wrote the same key.
+        """
+        ticket_ids = sorted({row["ticket_id"] for row in rows})
+        by_key: dict[tuple[int, str, str | None], int] = {}
+        for start in range(0, len(ticket_ids), 500):
+            found = await session.execute(
+                select(OutboxItem.id, OutboxItem.ticket_id, OutboxItem.kind, OutboxItem.recipient, OutboxItem.chat_id)
+                .where(
+                    OutboxItem.ticket_id.in_(ticket_ids[start : start + 500]),
+                    OutboxItem.created_at == self.now,
+                    OutboxItem.in_reply_to.is_(None),
+                )
+                .order_by(OutboxItem.id)
+            )
+            for row_id, ticket_id, kind, recipient, chat_id in found.all():
+                assert ticket_id is not None
+                by_key[(ticket_id, kind, recipient or chat_id)] = row_id
+        return [by_key[(r["ticket_id"], r["kind"], r["recipient"] or r["chat_id"])] for r in rows]
 
     async def _flag_left_assignees(self, session: AsyncSession) -> None:
         """Tickets whose assignee left the org and nobody above was told yet: look at them now."""
@@ -244,22 +363,19 @@ class Sweep:
         return {ticket_id: at for ticket_id, at in rows.all() if at is not None}
 
     async def _held_reminders(self, session: AsyncSession, ids: Sequence[int]) -> dict[int, list[TicketReminder]]:
-        rows = await session.scalars(
-            select(TicketReminder).where(TicketReminder.ticket_id.in_(ids), TicketReminder.status == Status.HELD)
-        )
         held: dict[int, list[TicketReminder]] = defaultdict(list)
-        for reminder in rows.all():
-            held[reminder.ticket_id].append(reminder)
+        for start in range(0, len(ids), 500):
+            rows = await session.scalars(
+                select(TicketReminder).where(
+                    TicketReminder.ticket_id.in_(ids[start : start + 500]), TicketReminder.status == Status.HELD
+                )
+            )
+            for reminder in rows.all():
+                held[reminder.ticket_id].append(reminder)
         return held
 
     def _advance(
-        self,
-        session: AsyncSession,
-        ticket: Ticket,
-        grid: Grid,
-        entered: dict[int, datetime],
-        held: dict[int, list[TicketReminder]],
-        pending: list[tuple[Ticket, TicketReminder, list[OutboxItem]]],
+        self, ticket: DueTicket, grid: Grid, entered: dict[int, datetime], held: dict[int, list[TicketReminder]]
     ) -> None:
         now = self.now
         stage = stage_for(ticket.state, ticket.sla_stage)
@@ -290,69 +406,59 @@ class Sweep:
         escalation = next((s for s in due if s.action == "escalate"), None)
         if escalation is not None and not left and grid.escalation_target(ticket) is None:
             # The top of the grid: nobody to escalate to, so the reminders are not overtaken.
-            self._record(session, ticket, escalation.index, "escalate", escalation.at, Status.TOP, [])
+            self._record(ticket, escalation.index, "escalate", escalation.at, Status.TOP, [], range(0))
             due = [s for s in due if s.action == "remind"]
             escalation = None
             ticket.sla_step = len(steps)
         if left or escalation is not None:
             for step in due:
                 if step.action == "remind":
-                    self._record(session, ticket, step.index, "remind", step.at, Status.SKIPPED, [])
-            self._escalate(session, ticket, grid, stage, escalation, deadline, assignee, held, pending)
+                    self._record(ticket, step.index, "remind", step.at, Status.SKIPPED, [], range(0))
+            self._escalate(ticket, grid, stage, escalation, deadline, assignee, held)
             return
         if due:
             for step in due[:-1]:
-                self._record(session, ticket, step.index, "remind", step.at, Status.SKIPPED, [])
-            self._remind(session, ticket, grid, stage, due[-1], deadline, assignee, pending)
+                self._record(ticket, step.index, "remind", step.at, Status.SKIPPED, [], range(0))
+            self._remind(ticket, grid, stage, due[-1], deadline, assignee)
             ticket.sla_step = max(ticket.sla_step, due[-1].index + 1)
         ticket.sla_due_at = steps[ticket.sla_step].at if ticket.sla_step < len(steps) else None
 
-    def _queue_withdraw(self, ticket: Ticket, held: dict[int, list[TicketReminder]]) -> None:
+    def _queue_withdraw(self, ticket: DueTicket, held: dict[int, list[TicketReminder]]) -> None:
         if ticket.id in held:
-            self._withdrawals.extend(held.pop(ticket.id))
+            self.batch.withdrawals.extend(held.pop(ticket.id))
 
     def _record(
         self,
-        session: AsyncSession,
-        ticket: Ticket,
+        ticket: DueTicket,
         step: int,
         action: str,
         due_at: datetime,
         status: Status,
         recipients: list[str],
-    ) -> TicketReminder:
-        reminder = TicketReminder(
-            ticket_id=ticket.id,
-            cycle=ticket.sla_cycle,
-            step=step,
-            action=action,
-            stage=ticket.sla_stage or "",
-            level=ticket.escalation_level,
-            due_at=due_at,
-            at=self.now,
-            status=status,
-            recipients=recipients,
-            outbox_ids=[],
-        )
-        session.add(reminder)
-        return reminder
+        outbox: range,
+    ) -> None:
+        reminder = {
+            "ticket_id": ticket.id,
+            "cycle": ticket.sla_cycle,
+            "step": step,
+            "action": action,
+            "stage": ticket.sla_stage or "",
+            "level": ticket.escalation_level,
+            "due_at": due_at,
+            "at": self.now,
+            "status": status,
+            "recipients": recipients,
+        }
+        self.batch.reminders.append((reminder, outbox))
 
-    def _group_name(self, grid: Grid, ticket: Ticket) -> str:
+    def _group_name(self, grid: Grid, ticket: DueTicket) -> str:
         return grid.group_names.get((ticket.platform, ticket.chat_id)) or ticket.chat_id
 
     def _remind(
-        self,
-        session: AsyncSession,
-        ticket: Ticket,
-        grid: Grid,
-        stage: Stage,
-        step: Step,
-        deadline: datetime,
-        assignee: Person | None,
-        pending: list[tuple[Ticket, TicketReminder, list[OutboxItem]]],
+        self, ticket: DueTicket, grid: Grid, stage: Stage, step: Step, deadline: datetime, assignee: Person | None
     ) -> None:
         if assignee is None or not assignee.active:
-            self._record(session, ticket, step.index, "remind", step.at, Status.SKIPPED, [])
+            self._record(ticket, step.index, "remind", step.at, Status.SKIPPED, [], range(0))
             return
         local_deadline = deadline.astimezone(self.tz)
         text = texts.remind(
@@ -368,31 +474,28 @@ class Sweep:
             nudge = texts.group_nudge(assignee.name, ticket.id, stage, local_deadline, overdue=step.overdue)
             out.append(Say(platform=ticket.platform, chat_id=ticket.chat_id, text=nudge, mentions=(own_id,)))
         release = self.release(ticket)
-        rows = self._outbox(session, ticket, out, release)
+        rows = self._outbox(ticket, out, release)
         status = Status.HELD if release > self.now and rows else Status.SENT
-        reminder = self._record(session, ticket, step.index, "remind", step.at, status, [assignee.id])
-        pending.append((ticket, reminder, rows))
-        session.add(self._event(ticket, "remind", ticket.state, texts.history_note("remind", stage, [assignee.name])))
+        self._record(ticket, step.index, "remind", step.at, status, [assignee.id], rows)
+        self._event(ticket, "remind", ticket.state, texts.history_note("remind", stage, [assignee.name]))
         self.actions.append(SweepAction(ticket.id, "remind", assignee.id, ticket.escalation_level, text))
 
     def _escalate(
         self,
-        session: AsyncSession,
-        ticket: Ticket,
+        ticket: DueTicket,
         grid: Grid,
         stage: Stage,
         step: Step | None,
         deadline: datetime,
         assignee: Person | None,
         held: dict[int, list[TicketReminder]],
-        pending: list[tuple[Ticket, TicketReminder, list[OutboxItem]]],
     ) -> None:
         step_index = step.index if step is not None else LEFT_STEP
         due_at = step.at if step is not None else self.now
         self._queue_withdraw(ticket, held)
         target = grid.escalation_target(ticket)
         if target is None:
-            self._record(session, ticket, step_index, "escalate", due_at, Status.TOP, [])
+            self._record(ticket, step_index, "escalate", due_at, Status.TOP, [], range(0))
             ticket.sla_step = step_index + 1 if step is not None else ticket.sla_step
             ticket.sla_due_at = None
             log.info("ticket #%d is overdue at the top of the grid; nobody left to escalate to", ticket.id)
@@ -414,15 +517,13 @@ class Sweep:
             if reach is not None:
                 out.append(DirectMessage(platform=reach[0], to=reach[1], text=text))
         release = self.release(ticket)
-        rows = self._outbox(session, ticket, out, release)
+        rows = self._outbox(ticket, out, release)
         status = Status.HELD if release > self.now and rows else Status.SENT
-        reminder = self._record(session, ticket, step_index, "escalate", due_at, status, [p.id for p in people])
-        pending.append((ticket, reminder, rows))
+        self._record(ticket, step_index, "escalate", due_at, status, [p.id for p in people], rows)
         reason = "责任人已不在岗" if left else "逾期"
-        from_state = ticket.state
-        ticket.escalation_level = level
         note = texts.history_note("escalate", stage, [p.name for p in people], reason)
-        session.add(self._event(ticket, "escalate", from_state, note, to_state=TicketState.ESCALATED))
+        self._event(ticket, "escalate", ticket.state, note, to_state=TicketState.ESCALATED)
+        ticket.escalation_level = level
         ticket.state = TicketState.ESCALATED
         for person in people:
             self.actions.append(SweepAction(ticket.id, "escalate", person.id, level, text))
@@ -440,30 +541,24 @@ class Sweep:
             ticket.sla_deadline_at, steps = planned
             ticket.sla_due_at = steps[0].at
 
-    def _event(
-        self, ticket: Ticket, action: str, from_state: str, note: str, to_state: str | None = None
-    ) -> TicketEvent:
-        return TicketEvent(
-            ticket_id=ticket.id,
-            at=self.now,
-            actor=ACTOR,
-            action=action,
-            from_state=from_state,
-            to_state=to_state or ticket.state,
-            note=note,
+    def _event(self, ticket: DueTicket, action: str, from_state: str, note: str, to_state: str | None = None) -> None:
+        self.batch.events.append(
+            {
+                "ticket_id": ticket.id,
+                "at": self.now,
+                "actor": ACTOR,
+                "action": action,
+                "from_state": from_state,
+                "to_state": to_state or ticket.state,
+                "note": note,
+            }
         )
 
-    def _outbox(
-        self, session: AsyncSession, ticket: Ticket, out: Sequence[OutgoingMessage], release: datetime
-    ) -> list[OutboxItem]:
-        rows = []
+    def _outbox(self, ticket: DueTicket, out: Sequence[OutgoingMessage], release: datetime) -> range:
+        first = len(self.batch.outbox)
         for message in out:
-            row = outbox_row(message, now=self.now, in_reply_to=None)
-            row.ticket_id = ticket.id
-            row.not_before = release
-            session.add(row)
-            rows.append(row)
-        return rows
+            self.batch.outbox.append(outbox_values(message, ticket_id=ticket.id, now=self.now, release=release))
+        return range(first, len(self.batch.outbox))
 
 
 async def withdraw(session: AsyncSession, reminders: Sequence[TicketReminder]) -> None:
