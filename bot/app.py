@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -22,10 +23,13 @@ from bot.message import IncomingMessage
 from bot.outbox import Observer, OutboxDispatcher
 from bot.pipeline import FeedResult, Pipeline
 from bot.ratelimit import Pacer
+from bot.scheduler import JobScheduler, JobSpec, cron, interval
 from bot.web.server import create_web_app
 from config.org_file import load_org_file
 from config.settings import Settings
 from handlers import ROUTERS
+from handlers.jobs import JobRun
+from handlers.jobs import jobs as job_defs
 from storage import migrate
 from storage.engine import create_engine, session_factory
 from storage.org_repo import OrgRepo
@@ -56,6 +60,29 @@ async def import_org(store: Store, path: Path) -> dict[str, int]:
         return await OrgRepo(session).import_spec(spec)
 
 
+def _bind(run: JobRun, store: Store, settings: Settings) -> Callable[[datetime], Awaitable[object]]:
+    async def bound(now: datetime) -> object:
+        return await run(store.sessions, settings, now)
+
+    return bound
+
+
+def build_scheduler(settings: Settings, store: Store, name: str, on_done: Callable[[], None]) -> JobScheduler:
+    """The handlers' jobs on APScheduler triggers, each bound to this store and settings."""
+    tz = ZoneInfo(settings.timezone)
+    specs = []
+    for job in job_defs(settings):
+        if job.every_seconds is not None:
+            trigger = interval(job.every_seconds, tz)
+        else:
+            assert job.cron is not None
+            trigger = cron(job.cron, tz, job.lead)
+        specs.append(JobSpec(job.id, trigger, _bind(job.run, store, settings)))
+    return JobScheduler(
+        name, specs, timezone=tz, misfire_grace_seconds=settings.schedule.misfire_grace_seconds, on_done=on_done
+    )
+
+
 def pacer_for(adapter: Adapter) -> Pacer | None:
     windows = getattr(adapter, "pace_windows", None)
     return Pacer(windows) if callable(windows) else None
@@ -71,6 +98,7 @@ class Service:
     observer: Observer | None = None
     pipeline: Pipeline = field(init=False)
     outbox: OutboxDispatcher = field(init=False)
+    scheduler: JobScheduler = field(init=False)
     http_port: int | None = None
     clock_hooks: list[Callable[[datetime], object]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
@@ -85,6 +113,8 @@ class Service:
         self.pipeline = Pipeline(
             self.settings, self.store.sessions, self.classifier, ROUTERS, on_commit=self.outbox.nudge
         )
+        self.scheduler = build_scheduler(self.settings, self.store, f"service-{id(self)}", self.outbox.nudge)
+        self.clock_hooks.append(self.scheduler.tick)
 
     async def feed(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
         return await self.pipeline.feed(msg, now)
@@ -119,6 +149,7 @@ class Service:
         if watch_rules and self.settings.nlp.watch_seconds > 0:
             watch = self.classifier.watch(self.settings.nlp.watch_seconds)
             self._background.append(asyncio.create_task(watch, name="rules-watch"))
+        self.scheduler.start()
         if http:
             app = create_web_app(self.status, self.web_routes())
             self._runner = web.AppRunner(app, access_log=None)
@@ -131,6 +162,7 @@ class Service:
             log.info("HTTP server on %s:%s", self.settings.http.host, self.http_port)
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         for task in self._background:
             task.cancel()
         for task in self._background:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Context
 from bot.message import DirectMessage, IncomingMessage, OutgoingMessage, Say, SendImage
+from bot.quiet import notice_release
 from bot.router import Router, dispatch
 from config.settings import Settings
 from nlp.command import parse_command
@@ -166,6 +167,7 @@ class Pipeline:
             rows = [outbox_row(out, now=now, in_reply_to=msg.message_id) for out in replies]
             for out_row in rows:
                 out_row.ticket_id = row.ticket_id
+                out_row.not_before = notice_release(out_row, msg, decision.urgent, now, self.settings)
             session.add_all(rows)
             await session.flush()
             ticket_id = row.ticket_id

@@ -19,6 +19,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from config.schedule import ScheduleSettings
+
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG_FILE = "linli.yaml"
 
@@ -155,6 +157,7 @@ class Settings(BaseSettings):
     emergency: EmergencySettings = EmergencySettings()
     tickets: TicketSettings = TicketSettings()
     points: PointRules = PointRules()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @classmethod
     def settings_customise_sources(

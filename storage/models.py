@@ -47,6 +47,8 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+    """Withdrawn before sending: a held reminder overtaken by an escalation or by the ticket's progress."""
 
 
 class Unit(Base):
@@ -166,6 +168,14 @@ class Ticket(Base):
     council_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     co_unit_id: Mapped[str | None] = mapped_column(ForeignKey("co_units.id"))
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # Deadline state (see handlers/deadlines.py): the sweep looks at a ticket again once sla_due_at passes.
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    sla_state: Mapped[str | None] = mapped_column(String(16))
+    sla_stage: Mapped[str | None] = mapped_column(String(8))
+    sla_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sla_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sla_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     reporters: Mapped[list[TicketReporter]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", lazy="selectin", order_by="TicketReporter.reported_at"
@@ -198,6 +208,37 @@ class TicketEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TicketReminder(Base):
+    """One reminder or escalation, recorded once: the unique key makes a second sender fail, not repeat."""
+
+    __tablename__ = "ticket_reminders"
+    __table_args__ = (UniqueConstraint("ticket_id", "cycle", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    cycle: Mapped[int] = mapped_column(Integer)
+    step: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(8))
+    level: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(8))
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    outbox_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class JobRun(Base):
+    """A scheduled job's run for one period (a digest for one week), or a lock row; inserted once."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    holder: Mapped[str] = mapped_column(String(64), default="")
 
 
 class OutboxItem(Base):

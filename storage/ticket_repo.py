@@ -55,6 +55,7 @@ class TicketRepo:
             opened_at=opened_at,
             state=TicketState.OPEN,
             escalation_level=0,
+            sla_due_at=opened_at,
         )
         self.session.add(ticket)
         await self.session.flush()
@@ -82,6 +83,7 @@ class TicketRepo:
             )
         )
         ticket.state = to_state
+        ticket.sla_due_at = at  # a state change starts or stops a deadline clock: the next sweep looks again
         await self.session.flush()
 
     async def note(self, ticket: Ticket, *, actor: str, action: str, at: datetime, note: str = "") -> None:

@@ -17,6 +17,8 @@ def main(verbose: bool) -> None:
 def _register() -> None:
     from bot.cli.classify import classify, nlp
     from bot.cli.db import db
+    from bot.cli.deadlines import deadlines
+    from bot.cli.digest import council, digest
     from bot.cli.lists import lists, points
     from bot.cli.org import org
     from bot.cli.replay import demo, replay_command
@@ -24,7 +26,22 @@ def _register() -> None:
     from bot.cli.tickets import tickets
     from bot.cli.wecom import wecom
 
-    for command in (db, org, replay_command, demo, tickets, run, lists, points, classify, nlp, wecom):
+    for command in (
+        db,
+        org,
+        replay_command,
+        demo,
+        tickets,
+        run,
+        lists,
+        points,
+        classify,
+        nlp,
+        wecom,
+        deadlines,
+        digest,
+        council,
+    ):
         main.add_command(command)
 
 

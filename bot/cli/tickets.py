@@ -16,6 +16,7 @@ from rich.table import Table
 
 from bot.app import Store, open_store
 from bot.cli.common import fail, settings_or_exit
+from bot.cli.ticket_show import show
 from handlers.lifecycle import STATE_TITLES, Action, IllegalTransition, apply
 from storage.models import Ticket, TicketState
 from storage.org_repo import OrgRepo
@@ -107,6 +108,9 @@ def tickets() -> None:
     """Tickets on the grid."""
 
 
+tickets.add_command(show)
+
+
 @tickets.command("list")
 @filters
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of tickets on stdout.")
@@ -123,58 +127,6 @@ def list_(as_json: bool, **where: Any) -> None:
         click.echo(json.dumps([ticket_json(t) for t in found], ensure_ascii=False, indent=2))
     else:
         render_table(found)
-
-
-@tickets.command()
-@click.argument("number", type=int)
-@click.option("--json", "as_json", is_flag=True)
-def show(number: int, as_json: bool) -> None:
-    """One ticket with its whole history."""
-    settings = settings_or_exit()
-
-    async def go() -> dict[str, Any] | None:
-        async with open_store(settings) as store, store.sessions() as session:
-            repo = TicketRepo(session)
-            ticket = await repo.get(number)
-            if ticket is None:
-                return None
-            return ticket_json(ticket) | {
-                "summary": ticket.summary,
-                "resolution_note": ticket.resolution_note,
-                "escalation_level": ticket.escalation_level,
-                "decision": ticket.decision,
-                "history": [
-                    {
-                        "at": e.at.isoformat(),
-                        "actor": e.actor,
-                        "action": e.action,
-                        "from": e.from_state,
-                        "to": e.to_state,
-                        "note": e.note,
-                    }
-                    for e in await repo.events(number)
-                ],
-            }
-
-    data = asyncio.run(go())
-    if data is None:
-        fail(f"no ticket #{number}", code=1)
-        return
-    if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-        return
-    click.echo(f"#{data['id']} {data['summary']}")
-    click.echo(
-        f"  {data['kind']}{' 紧急' if data['urgent'] else ''} · {data['domain']} · {data['unit']} · "
-        f"{STATE_TITLES[TicketState(data['state'])]} · 责任人 {data['assignee'] or '-'}"
-    )
-    click.echo(f"  反映人: {', '.join(data['reporters'])}")
-    for event in data["history"]:
-        note = f"  {event['note']}" if event["note"] else ""
-        click.echo(
-            f"  {event['at']}  {event['action']:<10} {event['from'] or '':<9} -> {event['to']:<9} "
-            f"by {event['actor']}{note}"
-        )
 
 
 def _staff_action(number: int, action: str, apply_change: Any) -> None:

@@ -1,0 +1,142 @@
+"""APScheduler fires the jobs; the database decides what each one does.
+
+Every job is the module-level coroutine :func:`run_job` with two strings for arguments (the scheduler's
+name and the job's stable id), so nothing of a running service is pickled into the job store and a
+restart loses nothing: the state lives in the database. Jobs coalesce (after downtime a job runs once,
+not once per missed run) and have a misfire grace time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from config.schedule import cron_trigger
+
+log = logging.getLogger(__name__)
+
+JobFunc = Callable[[datetime], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled job: a stable id, a trigger, and what to run with the time it fired for."""
+
+    id: str
+    trigger: BaseTrigger
+    run: JobFunc
+
+
+class EarlyTrigger(BaseTrigger):  # type: ignore[misc]
+    """Fires ``lead`` before each fire time of another trigger (the agenda a day before each council)."""
+
+    def __init__(self, trigger: BaseTrigger, lead: timedelta) -> None:
+        self.trigger = trigger
+        self.lead = lead
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        previous = previous_fire_time + self.lead if previous_fire_time is not None else None
+        upcoming: datetime | None = self.trigger.get_next_fire_time(previous, now + self.lead)
+        return upcoming - self.lead if upcoming is not None else None
+
+    def __str__(self) -> str:
+        return f"{self.lead} before {self.trigger}"
+
+
+def interval(seconds: float, tz: tzinfo) -> BaseTrigger:
+    return IntervalTrigger(seconds=seconds, timezone=tz)
+
+
+def cron(expr: str, tz: tzinfo, lead: timedelta | None = None) -> BaseTrigger:
+    trigger = cron_trigger(expr, tz)
+    return EarlyTrigger(trigger, lead) if lead else trigger
+
+
+_SCHEDULERS: dict[str, JobScheduler] = {}
+
+
+async def run_job(scheduler: str, job_id: str) -> None:
+    """What APScheduler calls: find the running scheduler by name and run one of its jobs now."""
+    runner = _SCHEDULERS.get(scheduler)
+    if runner is None:
+        log.warning("job %s fired for scheduler %s, which is not running", job_id, scheduler)
+        return
+    await runner.run(job_id)
+
+
+class JobScheduler:
+    """The jobs of one service on an AsyncIOScheduler; ``tick`` drives them from a recorded clock instead."""
+
+    def __init__(
+        self,
+        name: str,
+        jobs: Sequence[JobSpec],
+        *,
+        timezone: tzinfo,
+        misfire_grace_seconds: int,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.jobs = {job.id: job for job in jobs}
+        self.timezone = timezone
+        self.misfire_grace_seconds = misfire_grace_seconds
+        self.on_done = on_done
+        self._scheduler: AsyncIOScheduler | None = None
+        self._last_tick: datetime | None = None
+
+    def start(self) -> None:
+        scheduler = AsyncIOScheduler(
+            timezone=self.timezone,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": self.misfire_grace_seconds},
+        )
+        for job in self.jobs.values():
+            scheduler.add_job(run_job, trigger=job.trigger, args=[self.name, job.id], id=job.id, name=job.id)
+        _SCHEDULERS[self.name] = self
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler %s started: %s", self.name, ", ".join(f"{j.id} ({j.trigger})" for j in self.jobs.values()))
+
+    def describe(self) -> list[dict[str, Any]]:
+        if self._scheduler is None:
+            return [{"id": j.id, "trigger": str(j.trigger)} for j in self.jobs.values()]
+        return [
+            {"id": j.id, "trigger": str(j.trigger), "next": j.next_run_time.isoformat() if j.next_run_time else None}
+            for j in self._scheduler.get_jobs()
+        ]
+
+    async def run(self, job_id: str, now: datetime | None = None) -> None:
+        job = self.jobs[job_id]
+        try:
+            await job.run(now or datetime.now(UTC))
+        except Exception:
+            log.exception("scheduled job %s failed; it runs again at its next time", job_id)
+            return
+        if self.on_done is not None:
+            self.on_done()
+
+    async def tick(self, now: datetime) -> None:
+        """Replay's clock hook: run what would have fired between the previous tick and ``now``, once each."""
+        previous = self._last_tick
+        self._last_tick = now
+        for job in self.jobs.values():
+            if isinstance(job.trigger, IntervalTrigger):
+                await self.run(job.id, now)  # sweeps: every recorded instant is a chance to catch a deadline
+                continue
+            if previous is None or now <= previous:
+                continue
+            fire = job.trigger.get_next_fire_time(None, previous)
+            if fire is not None and fire <= now:
+                await self.run(job.id, now)
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        _SCHEDULERS.pop(self.name, None)

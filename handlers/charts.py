@@ -1,0 +1,154 @@
+"""The digest's charts as PNG files, drawn with a CJK font so that every Chinese label is readable.
+
+The font is found on disk, not in matplotlib's font cache (which may predate the font's installation):
+first any font shipped in ``config/fonts/``, then the system's (Debian ``fonts-wqy-microhei`` or
+``fonts-noto-cjk``, see ci/apt-packages.txt). A chart is refused rather than drawn with boxes: every
+label is checked against the font's character map first.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.ft2font import FT2Font
+from matplotlib.ticker import MaxNLocator
+
+from config.settings import CONFIG_DIR
+
+log = logging.getLogger(__name__)
+
+SHIPPED_FONTS = CONFIG_DIR / "fonts"
+PREFERRED = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Noto Sans CJK JP",
+    "Droid Sans Fallback",
+)
+_LIKELY_FILE = re.compile(r"(cjk|wqy|sourcehan|sc-|droidsansfallback|notosanssc|wenquanyi)", re.IGNORECASE)
+PROBE = "邻里社区周报受理率办结率楼栋空间安全环境卫生文化体育政策宣传日常生活纠纷化解其他冇咗"
+
+
+class FontMissing(RuntimeError):
+    """No CJK font is installed; the text digest still goes out, the charts do not."""
+
+
+@dataclass(frozen=True)
+class CjkFont:
+    path: Path
+    family: str
+
+    def properties(self, size: float = 11) -> FontProperties:
+        return FontProperties(fname=str(self.path), size=size)
+
+    def missing(self, texts: Iterable[str]) -> set[str]:
+        return missing_glyphs(self.path, texts)
+
+
+@functools.lru_cache(maxsize=16)
+def _charmap(path: Path) -> frozenset[int]:
+    return frozenset(FT2Font(str(path)).get_charmap())
+
+
+def missing_glyphs(path: Path, texts: Iterable[str]) -> set[str]:
+    """Characters of ``texts`` the font at ``path`` has no glyph for (spaces and controls aside)."""
+    covered = _charmap(path)
+    return {ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in covered}
+
+
+def _candidates() -> list[Path]:
+    shipped = sorted(p for p in SHIPPED_FONTS.glob("*") if p.suffix.lower() in (".ttf", ".otf", ".ttc"))
+    system = [Path(p) for p in font_manager.findSystemFonts() if _LIKELY_FILE.search(Path(p).name)]
+    return shipped + sorted(system)
+
+
+@functools.lru_cache(maxsize=1)
+def cjk_font() -> CjkFont:
+    """The preferred installed font that has every glyph of a probe of our labels."""
+    found: dict[str, Path] = {}
+    for path in _candidates():
+        try:
+            family = FT2Font(str(path)).family_name
+        except (OSError, RuntimeError):
+            continue
+        if not missing_glyphs(path, [PROBE]):
+            found.setdefault(family, path)
+    for family in PREFERRED:
+        if family in found:
+            return CjkFont(found[family], family)
+    if found:
+        family, path = next(iter(sorted(found.items())))
+        return CjkFont(path, family)
+    raise FontMissing(
+        "no CJK font found: install Debian's fonts-wqy-microhei (see ci/apt-packages.txt) or put an OFL "
+        f"font such as Noto Sans SC in {SHIPPED_FONTS}"
+    )
+
+
+def _check(font: CjkFont, labels: Sequence[str]) -> None:
+    missing = font.missing(labels)
+    if missing:
+        raise FontMissing(f"{font.family} has no glyph for {''.join(sorted(missing))!r}")
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(str(path), dpi=120)
+    return path
+
+
+def bar_by_domain(counts: Sequence[tuple[str, int]], title: str, path: Path, font: CjkFont | None = None) -> Path:
+    """Horizontal bars: tickets per service area."""
+    font = font or cjk_font()
+    labels = [name for name, _ in counts]
+    _check(font, [*labels, title, "工单数"])
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    values = [n for _, n in counts]
+    bars = ax.barh(range(len(counts)), values, color="#c0392b")
+    ax.set_yticks(range(len(counts)), labels=labels, fontproperties=font.properties())
+    ax.invert_yaxis()
+    ax.bar_label(bars, labels=[str(v) for v in values], padding=3, fontproperties=font.properties(10))
+    ax.set_xlabel("工单数", fontproperties=font.properties())
+    ax.set_title(title, fontproperties=font.properties(13))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def opened_vs_resolved(
+    days: Sequence[str],
+    opened: Sequence[int],
+    resolved: Sequence[int],
+    title: str,
+    path: Path,
+    font: CjkFont | None = None,
+) -> Path:
+    """Grouped bars per day: tickets opened and tickets resolved."""
+    font = font or cjk_font()
+    legend = ("新反映", "已办结")
+    _check(font, [*days, title, *legend, "件数"])
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    xs = range(len(days))
+    ax.bar([x - 0.2 for x in xs], opened, width=0.4, label=legend[0], color="#2980b9")
+    ax.bar([x + 0.2 for x in xs], resolved, width=0.4, label=legend[1], color="#27ae60")
+    ax.set_xticks(list(xs), labels=list(days), fontproperties=font.properties(10))
+    ax.set_ylabel("件数", fontproperties=font.properties())
+    ax.set_title(title, fontproperties=font.properties(13))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(prop=font.properties(10))
+    fig.tight_layout()
+    return _save(fig, path)

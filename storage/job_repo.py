@@ -1,0 +1,38 @@
+"""Scheduled jobs across processes: a run that happens once per period, and a lock row for the sweep."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import JobRun
+
+
+class JobRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim_once(self, job: str, key: str, at: datetime, holder: str = "") -> bool:
+        """Record that ``job`` ran for ``key``; False if it already had (in this or another process)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(JobRun(job=job, key=key, at=at, holder=holder))
+        except IntegrityError:
+            return False
+        return True
+
+    async def lock(self, job: str, key: str, at: datetime, holder: str = "") -> None:
+        """Take the row lock ``(job, key)`` until the transaction ends; a second process waits here.
+
+        This must be the first statement of the transaction: on SQLite the write starts the transaction,
+        so everything read after it is read after the other process committed.
+        """
+        values = {"at": at, "holder": holder}
+        result = await self.session.execute(update(JobRun).where(JobRun.job == job, JobRun.key == key).values(**values))
+        if getattr(result, "rowcount", 0):
+            return
+        if not await self.claim_once(job, key, at, holder):
+            await self.session.execute(update(JobRun).where(JobRun.job == job, JobRun.key == key).values(**values))

@@ -1,0 +1,93 @@
+"""Quiet hours on the pipeline's notices, and a failing platform that does not block other reminders."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.adapters.base import SendError
+from bot.adapters.simulated import SimulatedAdapter
+from bot.app import Service, Store
+from bot.message import DirectMessage, IncomingMessage, OutgoingMessage
+from bot.outbox import OutboxDispatcher
+from config.settings import Settings
+from storage.models import OutboxStatus
+from tests.sched.conftest import Desk, at
+
+
+def report(text: str, when: datetime, n: int = 1) -> IncomingMessage:
+    return IncomingMessage(
+        platform="sim",
+        chat_id="sim-sdc-3",
+        chat_name="时代城3栋业主群",
+        sender_id="r-chen301",
+        sender_name="陈生",
+        text=text,
+        message_id=f"m-{n}",
+        time=when,
+    )
+
+
+@pytest.fixture
+async def service(settings: Settings, store: Store) -> AsyncIterator[Service]:
+    service = Service(settings, store, [SimulatedAdapter()])
+    yield service
+    await service.stop()
+
+
+async def test_a_new_task_at_night_waits_for_the_morning_but_the_ack_does_not(service: Service, desk: Desk) -> None:
+    night = at("2026-11-16 23:10")
+    result = await service.feed(report("6楼走廊灯坏了，晚上黑麻麻的，老人家走路怕摔", night), now=night)
+    [tid] = result.ticket_ids
+    rows = {o.kind: o for o in await desk.outbox(tid)}
+    assert rows["say"].not_before == night  # the resident's acknowledgement goes at once
+    assert rows["dm"].not_before == at("2026-11-17 08:00")  # the leader's new task waits
+
+
+async def test_an_urgent_report_reaches_the_leader_at_once(service: Service, desk: Desk) -> None:
+    night = at("2026-11-16 23:10")
+    result = await service.feed(report("电梯困人了！3号电梯卡在8楼，里面有小朋友", night), now=night)
+    [tid] = result.ticket_ids
+    assert all(o.not_before == night for o in await desk.outbox(tid))
+
+
+class FlakyAdapter(SimulatedAdapter):
+    """Refuses every message to one recipient until ``heal`` is called."""
+
+    def __init__(self, broken: str) -> None:
+        super().__init__("sim")
+        self.broken: str | None = broken
+        self.attempts: list[str] = []
+
+    async def send(self, message: OutgoingMessage) -> None:
+        if isinstance(message, DirectMessage):
+            self.attempts.append(message.to)
+            if message.to == self.broken:
+                raise SendError("recipient temporarily unreachable")
+        await super().send(message)
+
+
+async def test_a_failed_send_is_retried_with_backoff_and_blocks_nobody(desk: Desk) -> None:
+    first = await desk.open(at("2026-11-16 09:00"))
+    second = await desk.open(at("2026-11-16 09:00"), unit="lxc-5", chat="sim-lxc-5", assignee="p-feng")
+    now = at("2026-11-16 11:00")
+    await desk.sweep(now)
+    adapter = FlakyAdapter(broken="lixingshan")
+    outbox = OutboxDispatcher(desk.store.sessions, {"sim": adapter})
+    await outbox.drain(now=now)
+    sent_to = [m.to for m in adapter.sent if isinstance(m, DirectMessage)]
+    assert sent_to == ["feng"]  # the other leader's reminder went out
+    [failed] = [o for o in await desk.outbox(first) if o.kind == "dm"]
+    assert (failed.status, failed.attempts) == (OutboxStatus.PENDING, 1)
+    assert failed.not_before == now + timedelta(seconds=5)
+    assert "unreachable" in (failed.error or "")
+    assert await outbox.drain(now=now + timedelta(seconds=4)) == 0  # not before the backoff
+    await outbox.drain(now=now + timedelta(seconds=5))  # still broken: the wait doubles
+    [failed] = [o for o in await desk.outbox(first) if o.kind == "dm"]
+    assert (failed.attempts, failed.not_before) == (2, now + timedelta(seconds=15))
+    adapter.broken = None
+    assert await outbox.drain(now=now + timedelta(seconds=15)) == 1
+    assert [o.status for o in await desk.outbox(first) if o.kind == "dm"] == [OutboxStatus.SENT]
+    assert [o.status for o in await desk.outbox(second)] == [OutboxStatus.SENT, OutboxStatus.SENT]
