@@ -65,8 +65,8 @@ from bot.adapters.wecom.webhook import (
     PayloadError,
     image_payload,
     markdown_payloads,
-    mention_markup,
     split_text,
+    with_mentions,
 )
 from bot.message import DIRECT_CHAT, DirectMessage, IncomingMessage, OutgoingMessage, Platform, Say, SendImage
 from config.settings import WeComSettings
@@ -381,8 +381,8 @@ class WeComAdapter:
 
     async def _via_response_url(self, pending: PendingReply, text: str, mentions: tuple[str, ...]) -> bool:
         assert self._session is not None
-        head = mention_markup(mentions)
-        content = f"{head}\n{text}" if head else text
+        head, body = with_mentions(text, mentions)
+        content = head + body
         if len(content.encode("utf-8")) > MARKDOWN_LIMIT:
             return False
         try:
