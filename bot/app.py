@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.adapters.base import Adapter
 from bot.adapters.simulated import SimulatedAdapter
 from bot.adapters.wecom.adapter import WeComAdapter
+from bot.live_classifier import LiveClassifier
 from bot.message import IncomingMessage
 from bot.outbox import Observer, OutboxDispatcher
 from bot.pipeline import FeedResult, Pipeline
@@ -24,17 +26,11 @@ from bot.web.server import create_web_app
 from config.org_file import load_org_file
 from config.settings import Settings
 from handlers import ROUTERS
-from nlp.baseline import BaselineClassifier
-from nlp.decision import Classifier
 from storage import migrate
 from storage.engine import create_engine, session_factory
 from storage.org_repo import OrgRepo
 
 log = logging.getLogger(__name__)
-
-
-def build_classifier(settings: Settings) -> Classifier:
-    return BaselineClassifier()
 
 
 @dataclass
@@ -78,14 +74,16 @@ class Service:
     http_port: int | None = None
     clock_hooks: list[Callable[[datetime], object]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         pacers = {a.platform: p for a in self.adapters if (p := pacer_for(a)) is not None}
         self.outbox = OutboxDispatcher(
             self.store.sessions, {a.platform: a for a in self.adapters}, pacers, observer=self.observer
         )
+        self.classifier = LiveClassifier(self.settings.nlp)
         self.pipeline = Pipeline(
-            self.settings, self.store.sessions, build_classifier(self.settings), ROUTERS, on_commit=self.outbox.nudge
+            self.settings, self.store.sessions, self.classifier, ROUTERS, on_commit=self.outbox.nudge
         )
 
     async def feed(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
@@ -98,7 +96,12 @@ class Service:
     def status(self) -> dict[str, object]:
         adapters = {a.platform: a.health() for a in self.adapters}
         ok = all(bool(h.get("connected", True)) for h in adapters.values())
-        return {"ok": ok, "adapters": adapters, "outbox": {"sent": self.outbox.sent, "failed": self.outbox.failed}}
+        return {
+            "ok": ok,
+            "adapters": adapters,
+            "outbox": {"sent": self.outbox.sent, "failed": self.outbox.failed},
+            "rules": self.classifier.status(),
+        }
 
     def web_routes(self) -> list[web.AbstractRouteDef]:
         routes: list[web.AbstractRouteDef] = []
@@ -108,11 +111,14 @@ class Service:
                 routes.extend(extra())
         return routes
 
-    async def start(self, *, http: bool = True) -> None:
+    async def start(self, *, http: bool = True, watch_rules: bool = True) -> None:
         await self.outbox.recover()
         for adapter in self.adapters:
             await adapter.start(self.receive)
         self.outbox.start()
+        if watch_rules and self.settings.nlp.watch_seconds > 0:
+            watch = self.classifier.watch(self.settings.nlp.watch_seconds)
+            self._background.append(asyncio.create_task(watch, name="rules-watch"))
         if http:
             app = create_web_app(self.status, self.web_routes())
             self._runner = web.AppRunner(app, access_log=None)
@@ -125,6 +131,12 @@ class Service:
             log.info("HTTP server on %s:%s", self.settings.http.host, self.http_port)
 
     async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background.clear()
         for adapter in self.adapters:
             try:
                 await adapter.stop()
@@ -152,7 +164,9 @@ async def run_forever(settings: Settings, stop: asyncio.Event, adapters: Sequenc
             await import_org(store, settings.org_file)
         service = Service(settings, store, list(adapters) if adapters is not None else default_adapters(settings))
         await service.start()
-        log.info("linli is running; stop with Ctrl-C or SIGTERM")
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(service.classifier.reload_async()))
+        log.info("linli is running; stop with Ctrl-C or SIGTERM, reload the rules with SIGHUP")
         try:
             await stop.wait()
         finally:

@@ -132,6 +132,8 @@ class NlpSettings(BaseModel):
     rules_file: Path = CONFIG_DIR / "rules.yaml"
     cache_dir: Path = Path(".cache/linli")
     max_text_chars: int = Field(default=4000, gt=0)
+    watch_seconds: float = Field(default=2.0, ge=0)
+    """How often the running service checks the rules file for changes; 0: only on SIGHUP."""
 
 
 class EmergencySettings(BaseModel):

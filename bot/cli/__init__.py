@@ -15,19 +15,17 @@ def main(verbose: bool) -> None:
 
 
 def _register() -> None:
+    from bot.cli.classify import classify, nlp
     from bot.cli.db import db
     from bot.cli.lists import lists, points
     from bot.cli.org import org
     from bot.cli.replay import demo, replay_command
     from bot.cli.run import run
     from bot.cli.tickets import tickets
+    from bot.cli.wecom import wecom
 
-    for command in (db, org, replay_command, demo, tickets, run, lists, points):
+    for command in (db, org, replay_command, demo, tickets, run, lists, points, classify, nlp, wecom):
         main.add_command(command)
 
 
 _register()
-
-from bot.cli.wecom import wecom  # noqa: E402
-
-main.add_command(wecom)

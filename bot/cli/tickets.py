@@ -59,7 +59,7 @@ def render_table(tickets: Sequence[Ticket], *, decisions: bool = False) -> None:
         if decisions:
             row.append(", ".join(t.decision.get("rules", [])[:4]))
         table.add_row(*row)
-    Console(width=200).print(table)
+    Console(width=160).print(table)
 
 
 async def print_ticket_table(store: Store, *, decisions: bool = False) -> None:

@@ -1,0 +1,311 @@
+"""The rule classifier: normalise, segment with jieba, match keyword rules, weigh the votes.
+
+How a decision is made (see docs/classifier.md for the long version):
+
+1. The text is normalised (:mod:`nlp.normalise`) and cut into tokens by a private jieba tokenizer.
+2. Every rule word is looked up on token boundaries, so ``火`` matches ``有火`` but never ``火锅``.
+   A hit preceded by a negation (没有、不是、别…) within a few tokens, in the same clause, is dropped.
+   ``near:`` words must occur within ``window`` tokens of the hit.
+3. Signal rules (notice, ad, forward, resolved, recurrence, household, question…) add up per signal;
+   a signal is on when its sum reaches ``signal_threshold``.
+4. Kind rules vote for noise, trivial or major with their weight, subject to ``requires``/``unless``
+   signals; household-scoped messages turn ``household:`` rules down (我家没水 is trivial, 整栋停水 major).
+5. Notices, ads, forwards and resolved follow-ups damp the problem votes; recurrence escalates trivial
+   to major; under a hypothetical (万一、隐患) the urgent danger words do not vote.
+6. The kind with the highest score wins, noise having a prior. Urgent = major with enough urgent votes.
+   The domain is the weighted vote of the problem rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlp.decision import Decision, Domain, Kind
+from nlp.normalise import ColloquialMapError, Normaliser, read_colloquial_map
+from nlp.rules import Rule, RulesError, RuleSet, load_rules
+from nlp.tokenise import Segmenter
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_COLLOQUIAL_MAP = CONFIG_DIR / "cantonese.txt"
+DEFAULT_USER_DICT = CONFIG_DIR / "userdict.txt"
+
+# Tokens that end a clause: negation and adjacency never cross them.
+_CLAUSE_BREAKS = frozenset(",.!?;:~。、…，！？；：()（）【】[]\"'“”‘’ \n\t-/|")
+_DAMPERS = ("notice", "ad", "forward", "resolved")
+# Enum member lookups are slow on Python 3.11; the hot path uses these.
+_NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Everything the classifier saw, for ``linli classify`` and debugging."""
+
+    normalised: str
+    tokens: tuple[str, ...]
+    scores: dict[str, float]
+    signals: dict[str, float]
+    negated: tuple[str, ...]
+
+
+class RuleClassifier:
+    """Implements :class:`nlp.decision.Classifier`. Pure and deterministic after construction."""
+
+    def __init__(self, ruleset: RuleSet, normaliser: Normaliser, segmenter: Segmenter) -> None:
+        self.ruleset = ruleset
+        self._normalise = normaliser
+        self._segmenter = segmenter
+        settings = ruleset.settings
+        self._settings = settings
+        self._damping = dict(settings.damping)
+        self._negation = ruleset.negation
+        self._vocab = ruleset.words
+        self._max_word = max((len(w) for w in self._vocab), default=1)
+        # every prefix of a vocabulary word: joining tokens stops as soon as it leaves this set
+        self._prefixes = frozenset(word[:end] for word in self._vocab for end in range(1, len(word) + 1))
+        # word -> the rules (in file order) that list it in ``words``
+        by_word: dict[str, list[int]] = {}
+        for position, rule in enumerate(ruleset.rules):
+            for word in rule.words:
+                by_word.setdefault(word, []).append(position)
+        self._by_word = {word: tuple(positions) for word, positions in by_word.items()}
+        self._near_sets = [frozenset(rule.near) for rule in ruleset.rules]
+
+    @property
+    def path(self) -> Path:
+        return self.ruleset.path
+
+    # --- public ------------------------------------------------------------------------
+    def classify(self, text: str) -> Decision:
+        try:
+            return self._classify(text, explain=False)[0]
+        except Exception:  # the contract is "never raises"; a bug must not stop the pipeline
+            log.exception("classifier failed on a message of %d characters", len(text or ""))
+            return Decision(Kind.NOISE, False, self._settings.default_domain, 0.0, ("@error",))
+
+    def explain(self, text: str) -> tuple[Decision, Explanation]:
+        decision, explanation = self._classify(text, explain=True)
+        assert explanation is not None
+        return decision, explanation
+
+    # --- internals ---------------------------------------------------------------------
+    def _occurrences(self, tokens: list[str]) -> dict[str, list[tuple[int, int]]]:
+        """Each vocabulary word found on token boundaries -> [(first token, last token)].
+
+        jieba's dictionary holds compounds such as 窗台上 or 打预防针 that swallow a rule word, so a
+        word of two or more characters also matches at the start or end of a longer token.
+        """
+        found: dict[str, list[tuple[int, int]]] = {}
+        vocab, max_word, prefixes = self._vocab, self._max_word, self._prefixes
+        count = len(tokens)
+        for start in range(count):
+            token = tokens[start]
+            size = len(token)
+            if size >= 3 and not token.isascii():
+                for cut in range(2, min(size, max_word + 1)):
+                    head, tail = token[:cut], token[size - cut :]
+                    if head in vocab:
+                        found.setdefault(head, []).append((start, start))
+                    if tail in vocab and tail != head:
+                        found.setdefault(tail, []).append((start, start))
+            joined = ""
+            for end in range(start, count):
+                joined += tokens[end]
+                if joined not in prefixes:
+                    break
+                if joined in vocab:
+                    found.setdefault(joined, []).append((start, end))
+        return found
+
+    def _negated(self, tokens: list[str], start: int) -> bool:
+        scope = self._settings.negation_scope
+        negation = self._negation
+        for index in range(start - 1, max(start - 1 - scope, -1), -1):
+            token = tokens[index]
+            if token in _CLAUSE_BREAKS:
+                return False
+            if token in negation:
+                return True
+        return False
+
+    def _near(
+        self, rule: Rule, near: frozenset[str], found: dict[str, list[tuple[int, int]]], start: int, end: int
+    ) -> bool:
+        window = rule.window
+        for word, spans in found.items():
+            if word in near:
+                for near_start, near_end in spans:
+                    close = near_start - end <= window and start - near_end <= window
+                    if close and (near_start, near_end) != (start, end):
+                        return True
+        return False
+
+    def _fires(
+        self, position: int, words: list[str], tokens: list[str], found: dict[str, list[tuple[int, int]]]
+    ) -> tuple[int, bool]:
+        """(how many distinct words of the rule fired, whether one was seen but negated)."""
+        rule = self.ruleset.rules[position]
+        near = self._near_sets[position]
+        spans: set[tuple[int, int]] = set()
+        negated = False
+        for word in words:
+            for start, end in found[word]:
+                if near and not self._near(rule, near, found, start, end):
+                    continue
+                if rule.negatable and self._negated(tokens, start):
+                    negated = True
+                    continue
+                spans.add((start, end))  # 好几年 and its tail 几年 on the same token count once
+                break
+        return len(spans), negated and not spans
+
+    def _classify(self, text: str, explain: bool) -> tuple[Decision, Explanation | None]:
+        settings = self._settings
+        normalised = self._normalise(text)
+        tokens = self._segmenter.cut(normalised)
+        found = self._occurrences(tokens)
+        rules = self.ruleset.rules
+
+        candidates: dict[int, list[str]] = {}
+        by_word = self._by_word
+        for word in found:
+            for position in by_word.get(word, ()):
+                candidates.setdefault(position, []).append(word)
+        fired: list[Rule] = []
+        negated: list[str] = []
+        signal_sum: dict[str, float] = {}
+        for position in sorted(candidates):
+            rule = rules[position]
+            hits, was_negated = self._fires(position, candidates[position], tokens, found)
+            if hits:
+                fired.append(rule)
+                if rule.signal is not None:  # cues add up word by word; votes count once per rule
+                    signal_sum[rule.signal] = signal_sum.get(rule.signal, 0.0) + rule.weight * hits
+            elif was_negated:
+                negated.append(rule.id)
+        if "?" in normalised:
+            signal_sum["question"] = signal_sum.get("question", 0.0) + settings.signal_threshold
+        active = {name for name, total in signal_sum.items() if total >= settings.signal_threshold}
+        if "relapse" in active or "question" in active:
+            # "修好了又坏了" and "什么时候恢复?" are not resolved; notices do not ask questions.
+            active.discard("resolved")
+            active.discard("notice")
+
+        scores = {_NOISE: 0.0, _TRIVIAL: 0.0, _MAJOR: 0.0}
+        urgent_score = 0.0
+        votes: list[tuple[Kind, Domain, float]] = []
+        reasons: list[str] = []
+        single_home = "household" in active and "collective" not in active
+        for rule in fired:
+            if rule.signal is not None:
+                reasons.append(rule.id)
+                continue
+            if rule.requires and not active.issuperset(rule.requires):
+                continue
+            if rule.unless and not active.isdisjoint(rule.unless):
+                continue
+            assert rule.kind is not None
+            if rule.urgent and "hypothetical" in active:
+                # "万一着火怎么跑": the danger words describe what might happen, not what is happening.
+                reasons.append(f"{rule.id}@hypothetical")
+                continue
+            kind = rule.kind
+            if rule.household is not None and single_home:
+                kind = rule.household
+                reasons.append(f"{rule.id}@household")
+            elif rule.collective is not None and "collective" in active:
+                kind = rule.collective
+                reasons.append(f"{rule.id}@collective")
+            else:
+                reasons.append(rule.id)
+            scores[kind] += rule.weight
+            if rule.domain is not None:
+                votes.append((kind, rule.domain, rule.weight))
+            if rule.urgent and kind is _MAJOR:
+                urgent_score += rule.weight
+
+        factor = 1.0
+        for name in _DAMPERS:
+            if name in active and name in self._damping:
+                factor = min(factor, self._damping[name])
+                scores[_NOISE] += signal_sum[name]
+        if factor < 1.0:
+            scores[_TRIVIAL] *= factor
+            scores[_MAJOR] *= factor
+            urgent_score *= factor
+            reasons.append("@damped")
+        if "recurrence" in active and scores[_TRIVIAL] + scores[_MAJOR] > 0:
+            scores[_MAJOR] += scores[_TRIVIAL] + settings.recurrence_bonus
+            scores[_TRIVIAL] = 0.0
+            reasons.append("@recurrence")
+
+        noise_total = scores[_NOISE] + settings.noise_prior
+        problem = scores[_TRIVIAL] + scores[_MAJOR]
+        if not tokens:
+            kind, reasons = _NOISE, ["@empty"]
+        elif problem <= noise_total:
+            kind = _NOISE
+        elif scores[_MAJOR] >= scores[_TRIVIAL]:
+            kind = _MAJOR
+        else:
+            kind = _TRIVIAL
+        urgent = kind is _MAJOR and urgent_score >= settings.urgent_threshold
+
+        tally: dict[Domain, float] = {}
+        for vote_kind, domain, weight in votes:
+            if kind is _NOISE or vote_kind is not _NOISE:
+                tally[domain] = tally.get(domain, 0.0) + weight * (2.0 if vote_kind is kind else 1.0)
+        domain = settings.default_domain
+        if tally:
+            domain = max(tally.items(), key=lambda item: item[1])[0]
+
+        total = noise_total + problem
+        winner = noise_total if kind is _NOISE else scores[kind]
+        confidence = winner / total if total > 0 else 1.0
+        decision = Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons))
+        if not explain:
+            return decision, None
+        explanation = Explanation(
+            normalised=normalised,
+            tokens=tuple(tokens),
+            scores={k.value: round(v, 3) for k, v in scores.items()} | {"urgent": round(urgent_score, 3)},
+            signals={name: round(total, 3) for name, total in sorted(signal_sum.items())},
+            negated=tuple(negated),
+        )
+        return decision, explanation
+
+
+def load_classifier(
+    rules_file: Path,
+    cache_dir: Path,
+    *,
+    colloquial_file: Path = DEFAULT_COLLOQUIAL_MAP,
+    user_dict: Path = DEFAULT_USER_DICT,
+    max_chars: int | None = None,
+) -> RuleClassifier:
+    """Build a classifier from ``rules_file``; raise :class:`RulesError` (``FILE:LINE: reason``) if broken.
+
+    Safe to call again on reload: everything is built fresh (a private jieba tokenizer included) and
+    nothing shared is touched until the new classifier is returned, so a refused file leaves the
+    running classifier as it was.
+    """
+    try:
+        colloquial = read_colloquial_map(colloquial_file)
+    except ColloquialMapError as exc:
+        raise RulesError(str(exc)) from exc
+    # Rule words are normalised with a throwaway limit; the real one comes from the rules' settings.
+    probe = Normaliser(colloquial, max_chars=1_000)
+    ruleset = load_rules(rules_file, probe)
+    limit = max_chars if max_chars is not None else ruleset.settings.max_chars
+    normaliser = Normaliser(colloquial, max_chars=limit)
+    if not user_dict.is_file():
+        raise RulesError(f"{user_dict}:0: the jieba user dictionary is missing")
+    try:
+        segmenter = Segmenter(cache_dir, user_dict, sorted(ruleset.words))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise RulesError(f"{user_dict}:0: cannot load the jieba user dictionary ({exc})") from exc
+    log.info("classifier loaded: %d rules from %s", len(ruleset.rules), rules_file)
+    return RuleClassifier(ruleset, normaliser, segmenter)

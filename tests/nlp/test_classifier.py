@@ -1,0 +1,110 @@
+"""Behaviour on messages written for these tests (not in the corpus): each case is a concept."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.classifier import RuleClassifier
+from nlp.decision import Decision, Domain, Kind
+
+
+def decide(classifier: RuleClassifier, text: str) -> Decision:
+    return classifier.classify(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "urgent", "domain"),
+    [
+        ("2栋楼梯间一股很浓的煤气味，谁家没关阀门", Kind.MAJOR, True, Domain.SAFETY),
+        ("好似有少少煤氣味，可能係我諗多咗", Kind.MAJOR, True, Domain.SAFETY),
+        ("5号楼电梯困人，里面是个孕妇", Kind.MAJOR, True, Domain.SAFETY),
+        ("車房嗰邊著火，好多煙", Kind.MAJOR, True, Domain.SAFETY),
+        ("对面楼有人从窗口扔下来一个玻璃瓶", Kind.MAJOR, True, Domain.SAFETY),
+        ("有个老伯在花园晕倒了，快打120", Kind.MAJOR, True, Domain.OTHER),
+        ("9栋独居的李婆婆三天没开门了", Kind.MAJOR, True, Domain.OTHER),
+        ("我们整栋楼从早上就停电了", Kind.MAJOR, False, Domain.DAILY_LIFE),
+        ("我们单元想申请加装电梯，谁来牵头", Kind.MAJOR, False, Domain.SPACE),
+        ("地下车库能不能加几个充电桩", Kind.MAJOR, False, Domain.SPACE),
+        ("4楼走廊灯不亮了", Kind.TRIVIAL, False, Domain.DAILY_LIFE),
+        ("楼上每天晚上装修到十点，吵得孩子睡不着", Kind.TRIVIAL, False, Domain.DISPUTE),
+        ("楼下大排档的油烟太大了", Kind.TRIVIAL, False, Domain.SANITATION),
+        ("请问申请公租房需要什么材料", Kind.TRIVIAL, False, Domain.POLICY),
+        ("我家停电了，是不是欠费了", Kind.TRIVIAL, False, Domain.DAILY_LIFE),
+        ("多谢楼长！[强]", Kind.NOISE, False, None),
+        ("明晚七点消防演练，听到警报不要惊慌", Kind.NOISE, False, None),
+        ("专业通下水道、化粪池抽粪，电话联系", Kind.NOISE, False, None),
+        ("电梯已经修好了，谢谢物业", Kind.NOISE, False, None),
+        ("虚惊一场，不是着火，是邻居烧烤", Kind.NOISE, False, None),
+        ("救命啊今天的菜好贵哈哈", Kind.NOISE, False, None),
+    ],
+)
+def test_concepts(classifier: RuleClassifier, text: str, kind: Kind, urgent: bool, domain: Domain | None) -> None:
+    decision = decide(classifier, text)
+    assert (decision.kind, decision.urgent) == (kind, urgent), decision
+    if domain is not None:
+        assert decision.domain is domain, decision
+
+
+def test_negation_cancels_the_alarm(classifier: RuleClassifier) -> None:
+    assert decide(classifier, "楼道有煤气味").urgent
+    calm = decide(classifier, "楼道没有煤气味，大家放心")
+    assert calm.kind is Kind.NOISE
+    assert not calm.urgent
+
+
+def test_resolved_follow_up_is_noise_unless_it_broke_again(classifier: RuleClassifier) -> None:
+    assert decide(classifier, "停电已经恢复了，谢谢").kind is Kind.NOISE
+    assert decide(classifier, "电梯修好了又坏了，三天坏两次").kind is not Kind.NOISE
+
+
+def test_question_about_the_fix_is_not_a_resolution(classifier: RuleClassifier) -> None:
+    assert decide(classifier, "整栋楼停水，什么时候恢复?").kind is Kind.MAJOR
+
+
+def test_repeated_complaint_escalates(classifier: RuleClassifier) -> None:
+    once = decide(classifier, "楼下饭店的油烟好大")
+    again = decide(classifier, "楼下饭店的油烟好大，投诉了好多次都没人管")
+    assert once.kind is Kind.TRIVIAL
+    assert again.kind is Kind.MAJOR
+    assert again.domain is Domain.SANITATION
+
+
+def test_hypothetical_danger_is_not_urgent(classifier: RuleClassifier) -> None:
+    decision = decide(classifier, "楼道堆满杂物，万一着火怎么逃生")
+    assert decision.kind is not Kind.NOISE
+    assert not decision.urgent
+
+
+def test_household_scope_turns_an_outage_down(classifier: RuleClassifier) -> None:
+    assert decide(classifier, "停水了").kind is Kind.MAJOR
+    assert decide(classifier, "我家停水了，别人家有水吗").kind is Kind.TRIVIAL
+
+
+def test_rule_words_match_whole_tokens_only(classifier: RuleClassifier) -> None:
+    assert decide(classifier, "今晚吃火锅").kind is Kind.NOISE
+    assert decide(classifier, "有火！").urgent
+
+
+def test_policy_words_need_a_question(classifier: RuleClassifier) -> None:
+    assert decide(classifier, "低保怎么申请?").kind is Kind.TRIVIAL
+    assert decide(classifier, "谢谢社区，低保批下来了").kind is Kind.NOISE
+
+
+def test_decision_carries_its_reasons(classifier: RuleClassifier) -> None:
+    decision = decide(classifier, "电梯困人了")
+    assert "safety.lift_trapped" in decision.rules
+    assert 0.0 < decision.confidence <= 1.0
+    as_json = decision.as_json()
+    assert set(as_json) == {"kind", "urgent", "domain", "confidence", "rules"}
+
+
+def test_deterministic(classifier: RuleClassifier) -> None:
+    text = "楼上漏水到我家天花板，说了很多次都不理"
+    assert len({decide(classifier, text) for _ in range(5)}) == 1
+
+
+def test_empty_and_decorations_are_noise(classifier: RuleClassifier) -> None:
+    for text in ["", "   ", "[强][强]", "👍👍", "@张三 "]:
+        decision = decide(classifier, text)
+        assert decision.kind is Kind.NOISE
+        assert not decision.urgent

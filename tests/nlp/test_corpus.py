@@ -1,0 +1,68 @@
+"""The labelled corpus is big and varied enough, and the classifier meets the floors on the test split.
+
+The test split was committed before any rule was written and is never edited to fit the rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+import opencc
+import pytest
+
+from nlp.classifier import RuleClassifier
+from nlp.decision import Kind
+from nlp.evaluation import Example, evaluate, read_corpus
+
+from .conftest import DATA
+
+CANTONESE = re.compile(
+    r"[咗冇唔嘅啲佢喺睇嘢咩嚟噉揾搵嗰哋嘈瞓吠畀攞掂喇咁嘞啱]|係咪|系咪|边个|邊個|点样|點樣|屋企|成日|成晚|饮茶|落雨|边度|邊度|点算|點算"
+)
+ENGLISH = re.compile(r"[A-Za-z]{2,}")
+
+
+@pytest.fixture(scope="module")
+def dev() -> list[Example]:
+    return read_corpus(DATA / "dev.jsonl")
+
+
+@pytest.fixture(scope="module")
+def test_split() -> list[Example]:
+    return read_corpus(DATA / "test.jsonl")
+
+
+def test_corpus_is_large_and_written_like_real_groups(dev: list[Example], test_split: list[Example]) -> None:
+    corpus = dev + test_split
+    assert len(corpus) >= 800
+    texts = [e.text for e in corpus]
+    assert len(set(texts)) == len(texts), "a message appears twice"
+    t2s = opencc.OpenCC("t2s")
+    n = len(corpus)
+    assert sum(bool(CANTONESE.search(t)) for t in texts) / n >= 0.15
+    assert sum(t2s.convert(t) != t for t in texts) / n >= 0.08
+    assert sum(bool(ENGLISH.search(t)) for t in texts) / n >= 0.05
+
+
+def test_labels_follow_the_conventions(dev: list[Example], test_split: list[Example]) -> None:
+    for example in dev + test_split:
+        assert not example.urgent or example.kind is Kind.MAJOR, example.id
+    kinds = {e.kind for e in test_split}
+    assert kinds == set(Kind)
+    assert sum(e.urgent for e in test_split) >= 30
+
+
+def test_test_split_meets_the_floors(classifier: RuleClassifier, test_split: list[Example]) -> None:
+    report = evaluate(classifier, test_split)
+    assert report.macro_f1 >= 0.90
+    assert report.urgent_recall >= 0.95
+    assert report.urgent_false_positive_rate <= 0.02
+    assert report.domain_accuracy >= 0.85
+
+
+def test_dev_split_meets_the_floors(classifier: RuleClassifier, dev: list[Example]) -> None:
+    report = evaluate(classifier, dev)
+    assert report.macro_f1 >= 0.90
+    assert report.urgent_recall >= 0.95
+    assert report.urgent_false_positive_rate <= 0.02
+    assert report.domain_accuracy >= 0.85
