@@ -7,10 +7,12 @@ service's own HTTP server on 127.0.0.1; the outbox delivers through the WeCom ad
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -26,6 +28,7 @@ from storage.ticket_repo import TicketRepo
 from tests.wecom import driver as d
 from tests.wecom.conftest import settings_for
 from tests.wecom.fake_api import FakeWeCom
+from tests.wecom.fake_ws import FakeGateway, ManualTime
 
 ORG = Path(__file__).resolve().parents[2] / "config" / "example-org.yaml"
 GROUP = "wrkSFfCgAAjiangjingA"  # 江景花园A座服务群, leaders 周建国 (ZhouJianGuo) and 吴丽萍 (WuLiPing)
@@ -70,11 +73,12 @@ class Running:
         return int(datetime.now(UTC).timestamp())
 
 
-@pytest.fixture
-async def running(fake: FakeWeCom, tmp_path: Path) -> AsyncIterator[Running]:
+@contextlib.asynccontextmanager
+async def run_service(fake: FakeWeCom, tmp_path: Path, **wecom_overrides: Any) -> AsyncIterator[Running]:
+    """linli's real service (store, pipeline, outbox, HTTP server) with the WeCom adapter on the fakes."""
     fake.members |= {"ZhouJianGuo", "WuLiPing", "MaiGuoQiang", "resident1"}
     fake.webhook_keys.add("hook-jjhy-a")
-    wecom = settings_for(fake, webhooks={GROUP: SecretStr("hook-jjhy-a")})
+    wecom = settings_for(fake, **{"webhooks": {GROUP: SecretStr("hook-jjhy-a")}, **wecom_overrides})
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
         org_file=ORG,
@@ -91,7 +95,7 @@ async def running(fake: FakeWeCom, tmp_path: Path) -> AsyncIterator[Running]:
 
     async with open_store(settings) as store:
         await import_org(store, ORG)
-        adapter = WeComAdapter(wecom)
+        adapter = WeComAdapter(wecom, ws_sleep=ManualTime().sleep)
         service = Service(settings, store, [adapter], observer=observed)
 
         async def receive(msg: IncomingMessage) -> None:
@@ -104,6 +108,12 @@ async def running(fake: FakeWeCom, tmp_path: Path) -> AsyncIterator[Running]:
             yield Running(service, adapter, fake, f"http://127.0.0.1:{service.http_port}", results, changed, sent)
         finally:
             await service.stop()
+
+
+@pytest.fixture
+async def running(fake: FakeWeCom, tmp_path: Path) -> AsyncIterator[Running]:
+    async with run_service(fake, tmp_path) as service:
+        yield service
 
 
 async def _notify(changed: asyncio.Condition) -> None:
@@ -265,3 +275,57 @@ def test_linli_run_starts_wecom_when_configured(fake: FakeWeCom) -> None:
 
     assert [a.platform for a in default_adapters(Settings(wecom=settings_for(fake)))] == ["wecom"]
     assert [a.platform for a in default_adapters(Settings())] == ["sim"]
+
+
+async def test_the_loop_over_the_long_connection(fake: FakeWeCom, gateway: FakeGateway, tmp_path: Path) -> None:
+    """No public URL: the resident's @-mention and the leader's 接单 arrive over the socket, and both
+    are answered over it; the group hears of the acceptance by its webhook."""
+    socket = {
+        "aibot_token": SecretStr(""),
+        "aibot_aes_key": SecretStr(""),
+        "token": SecretStr(""),
+        "aes_key": SecretStr(""),
+        "aibot_id": gateway.bot_id,
+        "aibot_secret": SecretStr(gateway.secret),
+        "aibot_ws_url": gateway.url,
+        "aibot_name": "邻里小助手",
+    }
+    async with run_service(fake, tmp_path, **socket) as running:
+        assert running.service.web_routes() == []  # nothing to expose
+
+        async def over_socket(payload: dict[str, Any]) -> FeedResult:
+            before = len(running.results)
+            await gateway.push_message(payload)
+            await running.until(lambda: len(running.results) > before)
+            result = running.results[before]
+            await running.until(lambda: set(result.outbox_ids) <= {item.id for item in running.sent})
+            return result
+
+        report = d.aibot_text(
+            "@邻里小助手 A座5楼楼道灯坏了，好几天没人修", msgid="ws-1", chatid=GROUP, aibotid=gateway.bot_id
+        )
+        [ticket_id] = (await over_socket(report)).ticket_ids
+        [(_, ack)] = gateway.replies
+        assert ack["stream"]["content"].startswith(f"<@resident1> 已记录 #{ticket_id}")
+        leader = {"p-zhou": "ZhouJianGuo", "p-wu": "WuLiPing"}[(await running.ticket(ticket_id)).assignee_id or ""]
+        assert any(f"接单 #{ticket_id}" in t for t in fake.texts_to(leader))
+
+        accept = d.aibot_text(
+            f"接单 #{ticket_id}", msgid="ws-2", chattype="single", userid=leader, aibotid=gateway.bot_id
+        )
+        await over_socket(accept)
+        assert (await running.ticket(ticket_id)).state == TicketState.ACCEPTED
+        assert gateway.replies[-1][1]["stream"]["content"].startswith(f"#{ticket_id}")
+        [told] = fake.webhook_posts["hook-jjhy-a"]
+        assert told["markdown"]["content"].startswith(f"<@resident1> #{ticket_id}")
+
+        # The same message delivered again changes nothing.
+        await gateway.push_message(accept)
+        await running.service.outbox.drain()
+        assert len(gateway.replies) == 2
+        assert gateway.refusals == []
+
+        async with aiohttp.ClientSession() as http, http.get(f"{running.base}/healthz") as r:
+            health = await r.json()
+        assert health["ok"] is True
+        assert health["adapters"]["wecom"]["longconn"]["connected"] is True

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
 from bot.adapters.base import AdapterStartError
@@ -22,16 +21,6 @@ from tests.wecom.fake_api import FakeClock, FakeWeCom
 from tests.wecom.fake_ws import AUTH_FAILED, FakeGateway, ManualTime
 
 GROUP = "wrchat3dong"
-
-
-@pytest.fixture
-async def gateway() -> AsyncIterator[FakeGateway]:
-    gateway = FakeGateway()
-    server = TestServer(gateway.app(), host="127.0.0.1")
-    await server.start_server()
-    gateway.url = str(server.make_url("/")).replace("http://", "ws://")
-    yield gateway
-    await server.close()
 
 
 @pytest.fixture
