@@ -72,6 +72,19 @@ class WeComSettings(BaseModel):
     """If set, callbacks for another bot id are logged and ignored."""
     aibot_name: str = ""
     """The bot's display name; if set every ``@name`` is removed, else only a leading @-mention."""
+    # 智能机器人 in long-connection (WebSocket) mode: no public URL; ``aibot_id`` is the Bot ID
+    aibot_secret: SecretStr = SecretStr("")
+    """The bot's Secret for the long connection; with ``aibot_id`` it switches the mode on."""
+    aibot_ws_url: str = "wss://openws.work.weixin.qq.com"
+    aibot_heartbeat_seconds: float = Field(default=30.0, gt=0)
+    aibot_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    """``linli run`` fails if the subscription is not confirmed within this time."""
+    aibot_reconnect_max_seconds: float = Field(default=30.0, gt=0)
+    """Reconnects start at once, then back off exponentially up to this delay, for as long as linli runs."""
+    aibot_reply_ttl_seconds: float = Field(default=300.0, gt=0)
+    """How long after a message linli still answers it over the long connection (WeCom: 6 minutes)."""
+    aibot_send_per_minute: int = Field(default=30, gt=0)
+    aibot_send_per_hour: int = Field(default=1000, gt=0)
     # outbound
     api_base: str = "https://qyapi.weixin.qq.com"
     webhooks: dict[str, SecretStr] = Field(default_factory=dict)
@@ -103,8 +116,18 @@ class WeComSettings(BaseModel):
         return bool(self.aibot_token.get_secret_value() and self.aibot_aes_key.get_secret_value())
 
     @property
+    def aibot_longconn_enabled(self) -> bool:
+        return bool(self.aibot_id and self.aibot_secret.get_secret_value())
+
+    @property
     def enabled(self) -> bool:
-        return self.app_enabled or self.app_callback_enabled or self.aibot_enabled or bool(self.webhooks)
+        return (
+            self.app_enabled
+            or self.app_callback_enabled
+            or self.aibot_enabled
+            or self.aibot_longconn_enabled
+            or bool(self.webhooks)
+        )
 
 
 class NlpSettings(BaseModel):

@@ -19,6 +19,7 @@ from bot.message import IncomingMessage
 from config.settings import WeComSettings
 from tests.wecom import driver as d
 from tests.wecom.fake_api import FakeClock, FakeWeCom
+from tests.wecom.fake_ws import FakeGateway
 
 NOW = datetime(2024, 5, 6, 8, 30, tzinfo=UTC)
 
@@ -83,6 +84,16 @@ async def fake(clock: FakeClock) -> AsyncIterator[FakeWeCom]:
     await server.start_server()
     fake.base_url = str(server.make_url("")).rstrip("/")
     yield fake
+    await server.close()
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[FakeGateway]:
+    gateway = FakeGateway()
+    server = TestServer(gateway.app(), host="127.0.0.1")
+    await server.start_server()
+    gateway.url = str(server.make_url("/")).replace("http://", "ws://")
+    yield gateway
     await server.close()
 
 

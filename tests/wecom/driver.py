@@ -79,9 +79,16 @@ def aibot_text(
     return payload
 
 
-def app_text(content: str, *, msg_id: str = "1456453720", userid: str = "leader1", corp_id: str = "wwcorp0001") -> str:
+def app_text(
+    content: str,
+    *,
+    msg_id: str = "1456453720",
+    userid: str = "leader1",
+    corp_id: str = "wwcorp0001",
+    create_time: int = 1700000000,
+) -> str:
     return (
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{userid}]]></FromUserName>"
-        f"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
         f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>"
     )

@@ -322,3 +322,22 @@ def test_markdown_payloads_reserve_room_for_mentions() -> None:
     payloads = markdown_payloads(text, ("leader1",))
     assert payloads[0]["markdown"]["content"].startswith("<@leader1>\n")
     assert all(len(p["markdown"]["content"].encode()) <= MARKDOWN_LIMIT for p in payloads)
+
+
+def test_plain_at_prefix_of_a_mentioned_member_becomes_markup_once() -> None:
+    """linli's texts begin with ``@name ``; on WeCom the name is the userid, so it turns into ``<@userid>``."""
+    [payload] = markdown_payloads("@resident1 #1 已由 吴丽萍 接单，正在处理。", ("resident1",))
+    assert payload["markdown"]["content"] == "<@resident1> #1 已由 吴丽萍 接单，正在处理。"
+    [payload] = markdown_payloads("@r1 @r2 #2 已办结。", ("r1", "r2"))
+    assert payload["markdown"]["content"] == "<@r1> <@r2> #2 已办结。"
+    # a mention the text does not start with stays on a line of its own; other @-words are left alone
+    [payload] = markdown_payloads("@r1 请看 @someone 的留言", ("r1", "r9"))
+    assert payload["markdown"]["content"] == "<@r1> <@r9>\n请看 @someone 的留言"
+    [payload] = markdown_payloads("@resident10 你好", ("resident1",))
+    assert payload["markdown"]["content"] == "<@resident1>\n@resident10 你好"
+
+
+def test_inline_mentions_still_fit_the_limit() -> None:
+    payloads = markdown_payloads("@leader1 " + "楼" * 3000, ("leader1",))
+    assert payloads[0]["markdown"]["content"].startswith("<@leader1> 楼")
+    assert all(len(p["markdown"]["content"].encode()) <= MARKDOWN_LIMIT for p in payloads)

@@ -20,6 +20,12 @@ Sending (see ``send``):
 * ``DirectMessage``: the pending ``response_url`` of that member's one-to-one AI-bot chat, else an app
   message;
 * ``SendImage`` into a group: the group's robot webhook (PNG/JPEG ≤ 2 MB) with the caption first.
+
+Long-connection mode (``aibot_id`` + ``aibot_secret``, see ``longconn.py``): the same messages arrive
+over a WebSocket instead of callbacks and are translated by the same code; a message is answered
+over the socket (``aibot_respond_msg``) instead of its ``response_url``; and where the callback mode
+would have to fall back to app messages, the bot can push markdown into the chat itself
+(``aibot_send_msg``: groups after the webhook, members after the app).
 """
 
 from __future__ import annotations
@@ -41,16 +47,19 @@ from bot.adapters.wecom.callback import (
     AibotMessage,
     SeenIds,
     parse_aibot_message,
+    parse_aibot_payload,
     parse_app_message,
 )
 from bot.adapters.wecom.client import (
     APP_TEXT_LIMIT,
     Clock,
     Sleep,
+    SlidingWindowLimiter,
     WebhookClient,
     WeComApiClient,
     WeComApiError,
     WeComSendError,
+    Window,
     post_response_url,
 )
 from bot.adapters.wecom.crypto import (
@@ -60,13 +69,14 @@ from bot.adapters.wecom.crypto import (
     encrypt_from_json,
     encrypt_from_xml,
 )
+from bot.adapters.wecom.longconn import STREAM_LIMIT, LongConnection, LongConnError, NotConnected
 from bot.adapters.wecom.webhook import (
     MARKDOWN_LIMIT,
     PayloadError,
     image_payload,
     markdown_payloads,
-    mention_markup,
     split_text,
+    with_mentions,
 )
 from bot.message import DIRECT_CHAT, DirectMessage, IncomingMessage, OutgoingMessage, Platform, Say, SendImage
 from config.settings import WeComSettings
@@ -79,11 +89,13 @@ APP_PATH = "/wecom/app/callback"
 
 @dataclass(slots=True)
 class PendingReply:
-    """A ``response_url`` that may answer one message, once, until ``expires_at`` (monotonic)."""
+    """How to answer one message, once, until ``expires_at`` (monotonic): its ``response_url``
+    (callback mode) or its ``req_id`` on the long connection."""
 
     url: str
     sender: str
     expires_at: float
+    req_id: str = ""
 
 
 class WeComAdapter:
@@ -98,11 +110,18 @@ class WeComAdapter:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ws_sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._sleep = sleep
+        self._ws_sleep = ws_sleep
         self._now = now
+        self._ws_session: aiohttp.ClientSession | None = None
+        self._longconn: LongConnection | None = None
+        self._pushes = SlidingWindowLimiter(
+            [Window(settings.aibot_send_per_minute, 60.0), Window(settings.aibot_send_per_hour, 3600.0)], clock
+        )
         self._feed: Feed | None = None
         self._session: aiohttp.ClientSession | None = None
         self._api: WeComApiClient | None = None
@@ -118,6 +137,8 @@ class WeComAdapter:
             "fed": 0,
             "feed_errors": 0,
             "response_url_replies": 0,
+            "socket_replies": 0,
+            "socket_pushes": 0,
             "fallbacks": 0,
         }
         try:
@@ -178,13 +199,46 @@ class WeComAdapter:
                     await self._session.close()
                     raise AdapterStartError(f"wecom app: {exc} (check corp_id, secret and 企业可信IP)") from exc
                 log.warning("wecom app: no access token yet (%s); will retry on first send", exc)
+        if s.aibot_longconn_enabled:
+            await self._start_longconn()
         log.info(
-            "wecom started: app=%s app_callback=%s aibot=%s webhooks=%d",
+            "wecom started: app=%s app_callback=%s aibot=%s longconn=%s webhooks=%d",
             s.app_enabled,
             s.app_callback_enabled,
             s.aibot_enabled,
+            s.aibot_longconn_enabled,
             len(s.webhooks),
         )
+
+    async def _start_longconn(self) -> None:
+        s = self._settings
+        # Its own session: the long-lived socket must not inherit the API calls' total timeout.
+        self._ws_session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=s.aibot_connect_timeout_seconds)
+        )
+        self._longconn = LongConnection(
+            self._ws_session,
+            bot_id=s.aibot_id,
+            secret=s.aibot_secret,
+            on_message=self._on_socket_message,
+            url=s.aibot_ws_url,
+            heartbeat=s.aibot_heartbeat_seconds,
+            connect_timeout=s.aibot_connect_timeout_seconds,
+            reconnect_max=s.aibot_reconnect_max_seconds,
+            sleep=self._ws_sleep,
+        )
+        try:
+            await self._longconn.start()
+        except AdapterStartError:
+            await self._close_sessions()
+            raise
+
+    async def _close_sessions(self) -> None:
+        for session in (self._session, self._ws_session):
+            if session is not None:
+                await session.close()
+        self._session = self._ws_session = None
+        self._longconn = None
 
     async def drain(self) -> None:
         """Wait until every callback accepted so far has been fed to the pipeline."""
@@ -192,16 +246,18 @@ class WeComAdapter:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def stop(self) -> None:
+        if self._longconn is not None:
+            await self._longconn.stop()
         await self.drain()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._close_sessions()
         self._feed = None
 
     def health(self) -> dict[str, object]:
         s = self._settings
         return {
             "platform": self.platform,
+            "connected": self._longconn.connected if self._longconn is not None else True,
+            "longconn": self._longconn.health() if self._longconn is not None else None,
             "app": s.app_enabled,
             "app_callback": s.app_callback_enabled,
             "aibot": s.aibot_enabled,
@@ -287,31 +343,52 @@ class WeComAdapter:
             self._stats["ignored"] += 1
             log.debug("wecom aibot: event or stream refresh ignored")
             return web.Response(status=200)
-        return self._accept_aibot(parsed)
+        return web.Response(status=self._accept_aibot(parsed))
 
-    def _accept_aibot(self, parsed: AibotMessage) -> web.Response:
+    def _on_socket_message(self, req_id: str, body: dict[str, Any]) -> None:
+        """An ``aibot_msg_callback`` from the long connection: the same translation as a callback."""
+        try:
+            parsed = parse_aibot_payload(body, now=self._now(), bot_name=self._settings.aibot_name)
+        except WeComCryptoError as exc:
+            self._stats["refused"] += 1
+            log.warning("wecom aibot socket frame refused: %s — %s", exc.label, exc.detail)
+            return
+        self._stats["received"] += 1
+        if parsed is None:
+            self._stats["ignored"] += 1
+            return
+        status = self._accept_aibot(parsed, req_id=req_id)
+        if status != 200:
+            log.warning("wecom aibot socket message %s not fed (%d)", parsed.message.message_id, status)
+
+    def _accept_aibot(self, parsed: AibotMessage, *, req_id: str = "") -> int:
+        """Filter, deduplicate and feed one AI-bot message; the HTTP status a callback answers with."""
         msg = parsed.message
         s = self._settings
         if s.aibot_id and parsed.aibot_id and parsed.aibot_id != s.aibot_id:
             self._stats["ignored"] += 1
             log.warning("wecom aibot: message for another bot id %s ignored", parsed.aibot_id)
-            return web.Response(status=200)
+            return 200
         if not msg.is_direct and s.chats and msg.chat_id not in s.chats:
             self._stats["ignored"] += 1
             log.warning("wecom aibot: message from unknown chat %s ignored (add it to wecom.chats)", msg.chat_id)
-            return web.Response(status=200)
+            return 200
         if not self._seen.add(msg.message_id):
             self._stats["duplicates"] += 1
             log.info("wecom aibot: duplicate %s answered 200 and dropped", msg.message_id)
-            return web.Response(status=200)
+            return 200
         if not msg.is_direct and s.chats:
             msg = replace(msg, chat_name=s.chats[msg.chat_id])
-        if parsed.response_url:
-            key = f"dm:{msg.sender_id}" if msg.is_direct else msg.chat_id
+        key = f"dm:{msg.sender_id}" if msg.is_direct else msg.chat_id
+        if req_id:
+            self._pending[key] = PendingReply(
+                "", msg.sender_id, self._clock() + s.aibot_reply_ttl_seconds, req_id=req_id
+            )
+        elif parsed.response_url:
             self._pending[key] = PendingReply(
                 parsed.response_url, msg.sender_id, self._clock() + s.response_url_ttl_seconds
             )
-        return self._dispatch(msg)
+        return self._dispatch(msg).status
 
     async def _app_post(self, request: web.Request) -> web.Response:
         assert self._app_crypto is not None
@@ -381,8 +458,10 @@ class WeComAdapter:
 
     async def _via_response_url(self, pending: PendingReply, text: str, mentions: tuple[str, ...]) -> bool:
         assert self._session is not None
-        head = mention_markup(mentions)
-        content = f"{head}\n{text}" if head else text
+        head, body = with_mentions(text, mentions)
+        content = head + body
+        if pending.req_id:
+            return await self._via_socket_reply(pending, content)
         if len(content.encode("utf-8")) > MARKDOWN_LIMIT:
             return False
         try:
@@ -396,6 +475,38 @@ class WeComAdapter:
         self._stats["response_url_replies"] += 1
         return True
 
+    async def _via_socket_reply(self, pending: PendingReply, content: str) -> bool:
+        """Answer over the long connection: one finished ``stream`` with the callback's ``req_id``."""
+        if self._longconn is None or len(content.encode("utf-8")) > STREAM_LIMIT:
+            return False
+        body = {"msgtype": "stream", "stream": {"id": f"linli-{pending.req_id}", "finish": True, "content": content}}
+        try:
+            await self._longconn.respond(pending.req_id, body)
+        except LongConnError as exc:
+            self._stats["fallbacks"] += 1
+            log.warning("wecom: socket reply refused (%s); falling back", exc)
+            return False
+        self._stats["socket_replies"] += 1
+        return True
+
+    async def _push(self, chatid: str, *, single: bool, text: str, mentions: tuple[str, ...] = ()) -> None:
+        """``aibot_send_msg``: markdown into a group (or to a member) on the bot's own initiative."""
+        assert self._longconn is not None
+        payloads = markdown_payloads(text, mentions)
+        await self._pushes.reserve(chatid, len(payloads), self._settings.max_send_wait_seconds, self._sleep)
+        for index, payload in enumerate(payloads):
+            try:
+                await self._longconn.send({"chatid": chatid, "chat_type": 1 if single else 2, **payload})
+            except LongConnError as exc:
+                self._pushes.release(chatid, len(payloads) - index)
+                if isinstance(exc, NotConnected):
+                    raise WeComSendError(f"aibot_send_msg to {chatid}: {exc}", retry_after=30.0) from exc
+                raise WeComSendError(f"aibot_send_msg to {chatid}: {exc}", retry_after=60.0) from exc
+            self._stats["socket_pushes"] += 1
+
+    def _can_push(self) -> bool:
+        return self._longconn is not None and self._longconn.connected
+
     async def _say(self, message: Say) -> None:
         pending = self._take_pending(message.chat_id)
         if pending is not None and await self._via_response_url(pending, message.text, message.mentions):
@@ -403,6 +514,9 @@ class WeComAdapter:
         key = self._settings.webhooks.get(message.chat_id)
         if key is not None and self._webhooks is not None:
             await self._webhooks.send(message.chat_id, key, markdown_payloads(message.text, message.mentions))
+            return
+        if self._can_push():
+            await self._push(message.chat_id, single=False, text=message.text, mentions=message.mentions)
             return
         recipients = message.mentions or ((pending.sender,) if pending else ())
         if self._api is None or not recipients:
@@ -420,6 +534,9 @@ class WeComAdapter:
             if pending is not None and await self._via_response_url(pending, text, ()):
                 return
         if self._api is None:
+            if self._longconn is not None:
+                await self._push(userid, single=True, text=text)
+                return
             raise WeComSendError("wecom app is not configured: cannot message members", permanent=True)
         await self._api.send_text(userid, split_text(text, APP_TEXT_LIMIT))
 

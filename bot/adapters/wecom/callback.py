@@ -124,6 +124,12 @@ def parse_aibot_message(plaintext: bytes, *, now: datetime, bot_name: str = "") 
         data = json.loads(plaintext)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(str(exc), json_flavour=True) from exc
+    return parse_aibot_payload(data, now=now, bot_name=bot_name)
+
+
+def parse_aibot_payload(data: object, *, now: datetime, bot_name: str = "") -> AibotMessage | None:
+    """The decoded JSON of an AI-bot message — a callback's plaintext or a long-connection frame's
+    ``body``, which have the same shape — → ``AibotMessage``; ``None`` for events and stream refreshes."""
     if not isinstance(data, dict):
         raise MalformedPayload("not a JSON object", json_flavour=True)
     msg_type = data.get("msgtype")

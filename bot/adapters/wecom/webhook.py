@@ -89,13 +89,38 @@ def mention_markup(userids: tuple[str, ...]) -> str:
     return " ".join(f"<@{userid}>" for userid in userids)
 
 
+def with_mentions(text: str, mentions: tuple[str, ...]) -> tuple[str, str]:
+    """(head, body): WeCom ``<@userid>`` markup for ``mentions`` and the text it goes before.
+
+    linli's texts address people as a plain ``@name `` prefix; on WeCom the name is the userid, so a
+    leading ``@userid `` of a mentioned member is replaced by the markup (which WeCom renders as a real
+    @-mention) instead of being shown twice. The separator is part of the head: a space when the
+    text itself began with the mentions, else a line break.
+    """
+    body = text
+    inline: list[str] = []
+    while True:
+        for userid in mentions:
+            prefix = f"@{userid} "
+            if userid not in inline and body.startswith(prefix):
+                inline.append(userid)
+                body = body[len(prefix) :]
+                break
+        else:
+            break
+    rest = tuple(u for u in mentions if u not in inline)
+    head = mention_markup((*inline, *rest))
+    if not head:
+        return "", body
+    return (f"{head} " if inline and not rest else f"{head}\n"), body
+
+
 def markdown_payloads(text: str, mentions: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """One or more markdown messages; mentions go at the head of the first one."""
-    head = mention_markup(mentions)
-    reserve = _size(head) + 1 if head else 0
-    chunks = split_text(text, MARKDOWN_LIMIT, reserve=reserve)
+    head, body = with_mentions(text, mentions)
+    chunks = split_text(body, MARKDOWN_LIMIT, reserve=_size(head))
     if head:
-        chunks = [f"{head}\n{chunks[0]}" if chunks else head, *chunks[1:]]
+        chunks = [f"{head}{chunks[0]}" if chunks else head.strip(), *chunks[1:]]
     return [{"msgtype": "markdown", "markdown": {"content": chunk}} for chunk in chunks]
 
 
