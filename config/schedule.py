@@ -58,7 +58,7 @@ def cron_trigger(expr: str, timezone: str | tzinfo) -> CronTrigger:
     fields = expr.split()
     if len(fields) != 5:
         raise ValueError(f"{expr!r} needs 5 fields (minute hour day month weekday), got {len(fields)}")
-    fields[4] = re.sub(r"\d+", lambda m: _weekday_name(m.group()), fields[4])
+    fields[4] = re.sub(r"\d+", lambda m: _weekday_name(str(m.group(0))), fields[4])
     try:
         return CronTrigger.from_crontab(" ".join(fields), timezone=timezone)
     except ValueError as exc:

@@ -282,7 +282,7 @@ class Sweep:
         rows = await session.execute(
             select(*columns).where(Ticket.sla_due_at <= self.now).order_by(Ticket.sla_due_at, Ticket.id).limit(BATCH)
         )
-        tickets = [DueTicket(*row) for row in rows.all()]
+        tickets = [DueTicket(**dict(row._mapping)) for row in rows.all()]
         if not tickets:
             return 0
         if self.grid is None:  # the org does not change during one sweep; read it once

@@ -192,7 +192,7 @@ class _Reader:
             raise self.error(node, f"{what} must be a whole number")
         if not low <= value <= high:
             raise self.error(node, f"{what} must be between {low} and {high}, not {value}")
-        return value
+        return int(value)
 
     def boolean(self, node: yaml.Node, what: str) -> bool:
         value = self.scalar(node)
