@@ -376,6 +376,8 @@ async def deliver(session: AsyncSession, settings: Settings, digest: Digest, now
     )
     for group in groups.all():
         assert group.unit_id is not None
+        if digest.units.get(group.unit_id, Tally()).new == 0:
+            continue  # a quiet week: say nothing rather than "nothing happened" in every group
         text = group_text(digest, group.unit_id, group.name or digest.unit_names.get(group.unit_id, ""))
         out.append(Say(platform=group.platform, chat_id=group.chat_id, text=fit(text, limit_for(group.platform))))
     out_dir = settings.schedule.digest.out_dir / digest.community.id / digest.week.label
