@@ -36,7 +36,9 @@ unit: $(STAMP) system-deps
 test: lint typecheck imports unit
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench.classifier_bench
+	$(BIN)/python -m bench.bench_sweep
+	$(BIN)/python -m bench.bench_digest
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 -o requirements.lock
