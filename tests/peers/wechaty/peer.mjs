@@ -18,7 +18,7 @@
 // stdout, one JSON object per line:
 //   {"event":"listening","port":…}  {"event":"attached"}  {"event":"detached"}  {"event":"login","id":…}
 //   {"event":"said","id":…,"queued":bool}   {"event":"replayed","ids":[…]}   {"event":"restarted"}
-//   {"event":"sent","kind":"text","conversation":…,"text":…,"mentions":[…],"n":…}
+//   {"event":"sent","kind":"text","conversation":…,"text":…,"mentions":[…],"n":…,"t":ms}
 //   {"event":"sent","kind":"file","conversation":…,"name":…,"size":…,"n":…}
 //   {"event":"error","message":…}
 import readline from 'node:readline'
@@ -83,7 +83,7 @@ function buildWorld () {
     sentCount += 1
     emit({
       event: 'sent', kind: 'text', conversation: conversationId, text,
-      mentions: mentionIdList || [], n: sentCount,
+      mentions: mentionIdList || [], n: sentCount, t: Date.now(),
     })
     return sendText(conversationId, text)
   }
@@ -92,7 +92,7 @@ function buildWorld () {
     sentCount += 1
     let size = -1
     try { size = (await fileBox.toBuffer()).length } catch (e) { size = -1 }
-    emit({ event: 'sent', kind: 'file', conversation: conversationId, name: fileBox.name, size, n: sentCount })
+    emit({ event: 'sent', kind: 'file', conversation: conversationId, name: fileBox.name, size, n: sentCount, t: Date.now() })
     return sendFile(conversationId, fileBox)
   }
   puppet.on('login', ({ contactId }) => emit({ event: 'login', id: contactId }))
