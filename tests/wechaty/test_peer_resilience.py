@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,7 +17,7 @@ from tests.wechaty.peer import Peer
 
 pytest.importorskip("wechaty_puppet_service", reason="the wechaty extra is not installed")
 
-from bot.adapters.wechaty import WechatyAdapter  # noqa: E402
+from bot.adapters.wechaty import WechatyAdapter
 
 ROOM = "r-5dong@chatroom"
 BOT = "bot-self"
@@ -68,7 +69,9 @@ async def test_peer_restart_mid_conversation_loses_nothing_and_replays_keep_thei
     assert ids.count(second) == 2
     assert ids.count(during) == 1
     assert {(m.platform, m.message_id) for m in inbox.messages} == {
-        ("wechaty", first), ("wechaty", second), ("wechaty", during)
+        ("wechaty", first),
+        ("wechaty", second),
+        ("wechaty", during),
     }
     replayed = [m for m in inbox.messages if m.message_id == first]
     assert replayed[0] == replayed[1]  # the same message, field for field
@@ -79,9 +82,7 @@ async def test_peer_restart_mid_conversation_loses_nothing_and_replays_keep_thei
     assert health["last_error"]
 
 
-async def test_a_send_fails_with_send_error_when_the_service_stays_away(
-    world: Peer, inbox: Inbox
-) -> None:
+async def test_a_send_fails_with_send_error_when_the_service_stays_away(world: Peer, inbox: Inbox) -> None:
     adapter = WechatyAdapter(fast_settings(world.endpoint, send_wait_seconds=0.5))
     await adapter.start(inbox.feed)
     try:
@@ -138,7 +139,7 @@ async def test_a_burst_of_100_messages_from_10_rooms_all_arrive_and_replies_are_
     for room in rooms:
         room_times = sorted(e["t"] for e in sent if e["conversation"] == room)
         assert len(room_times) == 10
-        assert all(b - a >= 1000 / room_rate - 15 for a, b in zip(room_times, room_times[1:], strict=False))
+        assert all(b - a >= 1000 / room_rate - 15 for a, b in itertools.pairwise(room_times))
 
 
 async def test_odd_messages_do_not_crash_the_adapter(
