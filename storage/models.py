@@ -98,7 +98,20 @@ class ChatGroup(Base):
     chat_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    bound_by_org: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CoUnit(Base):
+    """A co-building unit (共建单位): an outside organisation offering resources to the community."""
+
+    __tablename__ = "co_units"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
+    resources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class Message(Base):

@@ -12,3 +12,17 @@ from bot.cli.common import configure_logging
 def main(verbose: bool) -> None:
     """邻里 linli: reads building group chats, opens and tracks tickets on the community grid."""
     configure_logging(verbose)
+
+
+def _register() -> None:
+    from bot.cli.db import db
+    from bot.cli.org import org
+    from bot.cli.replay import demo, replay_command
+    from bot.cli.run import run
+    from bot.cli.tickets import tickets
+
+    for command in (db, org, replay_command, demo, tickets, run):
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,157 @@
+"""The composition root: the only module that wires storage, nlp, handlers, adapters and the web server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.adapters.base import Adapter
+from bot.adapters.simulated import SimulatedAdapter
+from bot.message import IncomingMessage
+from bot.outbox import Observer, OutboxDispatcher
+from bot.pipeline import FeedResult, Pipeline
+from bot.ratelimit import Pacer
+from bot.web.server import create_web_app
+from config.org_file import load_org_file
+from config.settings import Settings
+from handlers import ROUTERS
+from nlp.baseline import BaselineClassifier
+from nlp.decision import Classifier
+from storage import migrate
+from storage.engine import create_engine, session_factory
+from storage.org_repo import OrgRepo
+
+log = logging.getLogger(__name__)
+
+
+def build_classifier(settings: Settings) -> Classifier:
+    return BaselineClassifier()
+
+
+@dataclass
+class Store:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """An engine on the configured database, upgraded to the newest schema first."""
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        yield Store(engine, session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+async def import_org(store: Store, path: Path) -> dict[str, int]:
+    spec = load_org_file(path)
+    async with store.sessions.begin() as session:
+        return await OrgRepo(session).import_spec(spec)
+
+
+def pacer_for(adapter: Adapter) -> Pacer | None:
+    windows = getattr(adapter, "pace_windows", None)
+    return Pacer(windows) if callable(windows) else None
+
+
+@dataclass
+class Service:
+    """linli running: pipeline, outbox workers, adapters, HTTP server."""
+
+    settings: Settings
+    store: Store
+    adapters: list[Adapter]
+    observer: Observer | None = None
+    pipeline: Pipeline = field(init=False)
+    outbox: OutboxDispatcher = field(init=False)
+    http_port: int | None = None
+    clock_hooks: list[Callable[[datetime], object]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+
+    def __post_init__(self) -> None:
+        pacers = {a.platform: p for a in self.adapters if (p := pacer_for(a)) is not None}
+        self.outbox = OutboxDispatcher(
+            self.store.sessions, {a.platform: a for a in self.adapters}, pacers, observer=self.observer
+        )
+        self.pipeline = Pipeline(
+            self.settings, self.store.sessions, build_classifier(self.settings), ROUTERS, on_commit=self.outbox.nudge
+        )
+
+    async def feed(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
+        return await self.pipeline.feed(msg, now)
+
+    async def receive(self, msg: IncomingMessage) -> None:
+        """What adapters call for every inbound message."""
+        await self.pipeline.feed(msg)
+
+    def status(self) -> dict[str, object]:
+        adapters = {a.platform: a.health() for a in self.adapters}
+        ok = all(bool(h.get("connected", True)) for h in adapters.values())
+        return {"ok": ok, "adapters": adapters, "outbox": {"sent": self.outbox.sent, "failed": self.outbox.failed}}
+
+    def web_routes(self) -> list[web.AbstractRouteDef]:
+        routes: list[web.AbstractRouteDef] = []
+        for adapter in self.adapters:
+            extra = getattr(adapter, "web_routes", None)
+            if callable(extra):
+                routes.extend(extra())
+        return routes
+
+    async def start(self, *, http: bool = True) -> None:
+        await self.outbox.recover()
+        for adapter in self.adapters:
+            await adapter.start(self.receive)
+        self.outbox.start()
+        if http:
+            app = create_web_app(self.status, self.web_routes())
+            self._runner = web.AppRunner(app, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
+            await site.start()
+            server = getattr(site, "_server", None)
+            sockets = getattr(server, "sockets", None) or []
+            self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http.port
+            log.info("HTTP server on %s:%s", self.settings.http.host, self.http_port)
+
+    async def stop(self) -> None:
+        for adapter in self.adapters:
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("stopping the %s adapter failed", adapter.platform)
+        await self.outbox.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+def default_adapters(settings: Settings) -> list[Adapter]:
+    adapters: list[Adapter] = []
+    if not adapters:
+        log.info("no platform configured: running the simulated adapter only")
+        adapters.append(SimulatedAdapter())
+    return adapters
+
+
+async def run_forever(settings: Settings, stop: asyncio.Event, adapters: Sequence[Adapter] | None = None) -> None:
+    async with open_store(settings) as store:
+        if settings.org_file is not None:
+            await import_org(store, settings.org_file)
+        service = Service(settings, store, list(adapters) if adapters is not None else default_adapters(settings))
+        await service.start()
+        log.info("linli is running; stop with Ctrl-C or SIGTERM")
+        try:
+            await stop.wait()
+        finally:
+            await service.stop()
+            log.info("linli stopped")

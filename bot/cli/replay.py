@@ -1,0 +1,212 @@
+"""``linli replay`` and ``linli demo``: recorded conversations through the whole pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+import click
+
+from bot.adapters.simulated import SimulatedAdapter
+from bot.app import Service, Store, import_org, open_store
+from bot.cli.common import fail, settings_or_exit
+from bot.message import IncomingMessage
+from bot.recording import RecordError, action_record, parse_record
+from config.org_file import OrgFileError
+from config.settings import CONFIG_DIR, Settings
+from storage.models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+PLATFORMS = ("sim", "console", "wechaty", "wecom")
+DEMO_SCRIPT = CONFIG_DIR / "demo-conversation.jsonl"
+EXAMPLE_ORG = CONFIG_DIR / "example-org.yaml"
+
+
+def read_records(stream: IO[str], name: str) -> Iterator[IncomingMessage]:
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            yield parse_record(line)
+        except RecordError as exc:
+            log.error("%s:%d: skipped: %s", name, number, exc)
+
+
+async def replay(
+    settings: Settings,
+    store: Store,
+    records: Iterator[IncomingMessage],
+    on_action: Callable[[OutboxItem], None],
+    on_message: Callable[[IncomingMessage], None] | None = None,
+) -> int:
+    """Feed records in order, each at its own time, sending what each causes before the next; returns the count."""
+    adapters = [SimulatedAdapter(platform) for platform in PLATFORMS]
+    service = Service(settings, store, list(adapters), observer=on_action)
+    await service.outbox.recover()
+    for adapter in adapters:
+        await adapter.start(service.receive)
+    count = 0
+    for msg in records:
+        for hook in service.clock_hooks:
+            result = hook(msg.time)
+            if asyncio.iscoroutine(result):
+                await result
+        if on_message is not None:
+            on_message(msg)
+        await service.feed(msg, now=msg.time)
+        await service.outbox.drain(now=msg.time)
+        count += 1
+    return count
+
+
+@click.command("replay")
+@click.argument("infile", type=click.Path(path_type=Path, allow_dash=True))
+@click.option(
+    "--out",
+    "outfile",
+    type=click.Path(path_type=Path, allow_dash=True),
+    default=None,
+    help="Write the bot's actions as JSON lines here (default: stdout).",
+)
+def replay_command(infile: Path, outfile: Path | None) -> None:
+    """Feed recorded messages (JSON lines) through the whole pipeline and write every action taken."""
+    settings = settings_or_exit()
+    with ExitStack() as stack:
+        if str(infile) == "-":
+            source: IO[str] = sys.stdin
+        else:
+            try:
+                source = stack.enter_context(infile.open(encoding="utf-8"))
+            except OSError as exc:
+                fail(f"{infile}: cannot read ({exc.strerror})")
+        sink: IO[str] = (
+            sys.stdout
+            if outfile is None or str(outfile) == "-"
+            else stack.enter_context(outfile.open("w", encoding="utf-8"))
+        )
+
+        def write(item: OutboxItem) -> None:
+            sink.write(json.dumps(action_record(item), ensure_ascii=False) + "\n")
+            sink.flush()
+
+        async def go() -> int:
+            async with open_store(settings) as store:
+                if settings.org_file is not None:
+                    await import_org(store, settings.org_file)
+                return await replay(settings, store, read_records(source, str(infile)), write)
+
+        count = asyncio.run(go())
+    log.info("replayed %d message(s)", count)
+
+
+def _print_message(names: dict[str, str]) -> Callable[[IncomingMessage], None]:
+    def show(msg: IncomingMessage) -> None:
+        where = "私信 linli" if msg.is_direct else names.get(msg.chat_id, msg.chat_name)
+        click.echo(click.style(f"[{msg.time:%H:%M} {where}] {msg.sender_name}：", fg="cyan") + msg.text)
+
+    return show
+
+
+def _print_action(names: dict[str, str]) -> Callable[[OutboxItem], None]:
+    def show(item: OutboxItem) -> None:
+        if item.kind == "dm":
+            target = f"私信 {names.get(item.recipient or '', item.recipient)}"
+        else:
+            target = names.get(item.chat_id or "", item.chat_id or "")
+        click.echo(click.style(f"    linli → {target}：", fg="green") + item.text.replace("\n", "\n      "))
+
+    return show
+
+
+async def _names(store: Store) -> dict[str, str]:
+    from storage.org_repo import OrgRepo
+
+    async with store.sessions() as session:
+        repo = OrgRepo(session)
+        names = {g.chat_id: g.name for g in await repo.all_groups()}
+        for person in await repo.all_people():
+            for identity in person.identities:
+                names[identity.user_id] = person.name
+    return names
+
+
+@click.command()
+@click.option("--interactive", is_flag=True, help="Type as a resident of a chosen group and see the bot answer.")
+@click.option("--org", "org_file", type=click.Path(path_type=Path), default=EXAMPLE_ORG, show_default=True)
+def demo(interactive: bool, org_file: Path) -> None:
+    """A scripted day in 北江社区's groups on the simulated platform, then the tickets it produced."""
+    from bot.cli.tickets import print_ticket_table
+
+    settings = settings_or_exit()
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        logging.getLogger().setLevel(logging.WARNING)
+
+    async def go() -> None:
+        async with open_store(settings) as store:
+            try:
+                await import_org(store, org_file)
+            except OrgFileError as exc:
+                fail(str(exc))
+            names = await _names(store)
+            if interactive:
+                await _interactive(settings, store, names)
+                return
+            click.echo(click.style("== 北江社区 · 模拟群聊 ==", bold=True))
+            with DEMO_SCRIPT.open(encoding="utf-8") as script:
+                await replay(
+                    settings, store, read_records(script, str(DEMO_SCRIPT)), _print_action(names), _print_message(names)
+                )
+            click.echo()
+            await print_ticket_table(store, decisions=True)
+
+    asyncio.run(go())
+
+
+async def _interactive(settings: Settings, store: Store, names: dict[str, str]) -> None:
+    from datetime import UTC, datetime
+
+    from storage.org_repo import OrgRepo
+
+    async with store.sessions() as session:
+        groups = [g for g in await OrgRepo(session).all_groups() if g.platform in ("sim", "console") and g.unit_id]
+    for index, group in enumerate(groups, 1):
+        click.echo(f"  {index}. {group.name}")
+    choice = click.prompt("选择群（序号）", type=click.IntRange(1, len(groups)), default=1)
+    group = groups[choice - 1]
+    name = click.prompt("你的称呼", default="街坊")
+    sender_id = f"{group.platform}-guest-{name}"
+    click.echo("输入消息后回车；Ctrl-D 退出。")
+    counter = 0
+    loop = asyncio.get_running_loop()
+    show = _print_action(names)
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            break
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        counter += 1
+        now = datetime.now(UTC)
+        msg = IncomingMessage(
+            platform=group.platform,
+            chat_id=group.chat_id,
+            chat_name=group.name,
+            sender_id=sender_id,
+            sender_name=name,
+            text=text,
+            message_id=f"interactive-{now.timestamp():.6f}-{counter}",
+            time=now,
+        )
+
+        def one(msg: IncomingMessage = msg) -> Iterator[IncomingMessage]:
+            yield msg
+
+        await replay(settings, store, one(), show)

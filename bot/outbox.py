@@ -1,0 +1,144 @@
+"""Sending what the pipeline committed: one worker per platform, paced, retried with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.adapters.base import Adapter, SendError
+from bot.message import DirectMessage, OutgoingMessage, Say, SendImage
+from bot.ratelimit import Pacer
+from storage.models import OutboxItem
+from storage.outbox_repo import OutboxRepo
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_MAX_SECONDS = 600.0
+
+Observer = Callable[[OutboxItem], None]
+
+
+def to_message(item: OutboxItem) -> OutgoingMessage:
+    if item.kind == "say":
+        return Say(platform=item.platform, chat_id=item.chat_id or "", text=item.text, mentions=tuple(item.mentions))
+    if item.kind == "dm":
+        return DirectMessage(platform=item.platform, to=item.recipient or "", text=item.text)
+    return SendImage(platform=item.platform, chat_id=item.chat_id or "", path=item.image_path or "", caption=item.text)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempts))
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        adapters: Mapping[str, Adapter],
+        pacers: Mapping[str, Pacer] | None = None,
+        observer: Observer | None = None,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.sessions = sessions
+        self.adapters = dict(adapters)
+        self.pacers = dict(pacers or {})
+        self.observer = observer
+        self.poll_seconds = poll_seconds
+        self._wake: dict[str, asyncio.Event] = {p: asyncio.Event() for p in self.adapters}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.sent = 0
+        self.failed = 0
+
+    def nudge(self) -> None:
+        for event in self._wake.values():
+            event.set()
+
+    async def recover(self) -> None:
+        async with self.sessions.begin() as session:
+            lost = await OutboxRepo(session).abandon_in_flight()
+        if lost:
+            log.warning("%d outbox item(s) were mid-send when linli stopped; marked unknown, not resent", lost)
+
+    async def drain(self, now: datetime | None = None, platform: str | None = None) -> int:
+        """Send everything due at ``now`` (default: the real clock); returns how many were sent."""
+        platforms = [platform] if platform else list(self.adapters)
+        sent = 0
+        while True:
+            clock = now or datetime.now(UTC)
+            async with self.sessions() as session:
+                due = await OutboxRepo(session).due(clock, limit=50, platforms=platforms)
+            if not due:
+                return sent
+            for item in due:
+                sent += await self._send_one(item, now)
+
+    async def _send_one(self, item: OutboxItem, now: datetime | None) -> int:
+        async with self.sessions.begin() as session:
+            if not await OutboxRepo(session).claim(item.id):
+                return 0
+        pacer = self.pacers.get(item.platform)
+        if pacer is not None:
+            await pacer.acquire(self._pace_keys(item))
+        try:
+            await self.adapters[item.platform].send(to_message(item))
+        except Exception as exc:
+            give_up = item.attempts + 1 >= MAX_ATTEMPTS or not isinstance(exc, SendError)
+            retry_at = (now or datetime.now(UTC)) + backoff(item.attempts)
+            async with self.sessions.begin() as session:
+                await OutboxRepo(session).mark_retry(item.id, error=repr(exc), not_before=retry_at, give_up=give_up)
+            self.failed += 1
+            log.warning(
+                "sending outbox #%d (%s %s) failed (attempt %d)%s: %s",
+                item.id,
+                item.platform,
+                item.kind,
+                item.attempts + 1,
+                "; giving up" if give_up else f"; retry at {retry_at.isoformat()}",
+                exc,
+            )
+            return 0
+        async with self.sessions.begin() as session:
+            await OutboxRepo(session).mark_sent(item.id, now or datetime.now(UTC))
+        self.sent += 1
+        if self.observer is not None:
+            self.observer(item)
+        return 1
+
+    @staticmethod
+    def _pace_keys(item: OutboxItem) -> list[str]:
+        keys = ["account"]
+        if item.chat_id:
+            keys.append(f"chat:{item.chat_id}")
+        if item.recipient:
+            keys.append(f"to:{item.recipient}")
+        return keys
+
+    def start(self) -> None:
+        for platform in self.adapters:
+            self._tasks.append(asyncio.create_task(self._worker(platform), name=f"outbox-{platform}"))
+
+    async def _worker(self, platform: str) -> None:
+        wake = self._wake[platform]
+        while True:
+            try:
+                await self.drain(platform=platform)
+            except Exception:
+                log.exception("outbox worker for %s hit an error; retrying shortly", platform)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
+            wake.clear()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

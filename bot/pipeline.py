@@ -1,0 +1,183 @@
+"""The path every inbound message takes: store, classify, handle, commit, then hand the outbox a nudge.
+
+One session per message. The raw message is stored first; the handlers' replies become outbox rows in
+the same transaction as the tickets they mention, so nobody is told a ticket number that was rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.context import Context
+from bot.message import DirectMessage, IncomingMessage, OutgoingMessage, Say, SendImage
+from bot.router import Router, dispatch
+from config.settings import Settings
+from nlp.decision import Classifier, Decision, Domain, Kind
+from storage.message_repo import MessageRepo
+from storage.models import Message, OutboxItem
+from storage.org_repo import OrgRepo
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+NOISE = Decision(Kind.NOISE, False, Domain.OTHER, 1.0, ("pipeline:no-text",))
+
+
+def clean_text(text: str, limit: int) -> tuple[str, bool]:
+    """Drop control characters and lone surrogates; cut to ``limit`` characters. Returns (text, truncated)."""
+    text = text.encode("utf-8", "replace").decode("utf-8", "replace")
+    text = _CONTROL.sub("", text)
+    if len(text) > limit:
+        return text[:limit], True
+    return text, False
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    stored: bool
+    duplicate: bool = False
+    outbox_ids: tuple[int, ...] = ()
+    ticket_ids: tuple[int, ...] = ()
+
+
+def outbox_row(out: OutgoingMessage, *, now: datetime, in_reply_to: str | None) -> OutboxItem:
+    row = OutboxItem(
+        created_at=now,
+        not_before=now,
+        platform=out.platform,
+        kind=out.kind,
+        in_reply_to=in_reply_to,
+        mentions=[],
+        attempts=0,
+    )
+    if isinstance(out, Say):
+        row.chat_id, row.text, row.mentions = out.chat_id, out.text, list(out.mentions)
+    elif isinstance(out, DirectMessage):
+        row.recipient, row.text = out.to, out.text
+    elif isinstance(out, SendImage):
+        row.chat_id, row.image_path, row.text = out.chat_id, out.path, out.caption
+    return row
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        classifier: Classifier,
+        routers: Sequence[Router],
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.classifier = classifier
+        self.routers = list(routers)
+        self.on_commit = on_commit
+        self._lock = asyncio.Lock()
+
+    async def feed(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
+        """Process one inbound message; safe to call again with the same message (nothing changes)."""
+        now = now or datetime.now(UTC)
+        text, truncated = clean_text(msg.text, self.settings.max_message_chars)
+        msg = replace(msg, text=text)
+        # One message at a time per process keeps SQLite writes from contending with each other.
+        async with self._lock:
+            try:
+                result = await self._process(msg, truncated, now)
+            except IntegrityError:
+                log.info("duplicate message %s:%s ignored", msg.platform, msg.message_id)
+                return FeedResult(stored=False, duplicate=True)
+            except Exception:
+                log.exception("handling %s:%s failed; storing the message alone", msg.platform, msg.message_id)
+                result = await self._store_only(msg, truncated)
+        if result.outbox_ids and self.on_commit is not None:
+            self.on_commit()
+        return result
+
+    async def _store_only(self, msg: IncomingMessage, truncated: bool) -> FeedResult:
+        try:
+            async with self.sessions.begin() as session:
+                await self._store(session, msg, truncated)
+        except IntegrityError:
+            return FeedResult(stored=False, duplicate=True)
+        return FeedResult(stored=True)
+
+    async def _store(self, session: AsyncSession, msg: IncomingMessage, truncated: bool) -> Message:
+        if truncated:
+            log.warning("message %s:%s truncated to %d characters", msg.platform, msg.message_id, len(msg.text))
+        return await MessageRepo(session).add(
+            platform=msg.platform,
+            message_id=msg.message_id,
+            chat_id=msg.chat_id,
+            chat_name=msg.chat_name,
+            sender_id=msg.sender_id,
+            sender_name=msg.sender_name,
+            text=msg.text,
+            truncated=truncated,
+            content_type=msg.content_type,
+            sent_at=msg.time,
+        )
+
+    async def _process(self, msg: IncomingMessage, truncated: bool, now: datetime) -> FeedResult:
+        async with self.sessions.begin() as session:
+            messages = MessageRepo(session)
+            if await messages.exists(msg.platform, msg.message_id):
+                log.debug("duplicate message %s:%s ignored", msg.platform, msg.message_id)
+                return FeedResult(stored=False, duplicate=True)
+            row = await self._store(session, msg, truncated)
+            org = OrgRepo(session)
+            group = None
+            if not msg.is_direct:
+                group = await org.group(msg.platform, msg.chat_id)
+                if group is None:
+                    if await org.note_unknown_group(msg.platform, msg.chat_id, msg.chat_name, now):
+                        log.warning(
+                            "group %s:%s (%s) is not in the org: its messages are stored but open no tickets; "
+                            "bind it in the org file or with 绑定",
+                            msg.platform,
+                            msg.chat_id,
+                            msg.chat_name,
+                        )
+                    group = await org.group(msg.platform, msg.chat_id)
+            decision = self.classify(msg)
+            row.kind, row.urgent, row.domain = decision.kind.value, decision.urgent, decision.domain.value
+            row.confidence, row.rules = decision.confidence, list(decision.rules)
+            sender = await org.person_by_identity(msg.platform, msg.sender_id)
+            ctx = Context(
+                session=session,
+                settings=self.settings,
+                now=now,
+                stored=row,
+                decision=decision,
+                group=group,
+                sender=sender,
+            )
+            replies = await dispatch(self.routers, msg, ctx) or []
+            rows = [outbox_row(out, now=now, in_reply_to=msg.message_id) for out in replies]
+            for out_row in rows:
+                out_row.ticket_id = row.ticket_id
+            session.add_all(rows)
+            await session.flush()
+            ticket_id = row.ticket_id
+            return FeedResult(
+                stored=True,
+                outbox_ids=tuple(r.id for r in rows),
+                ticket_ids=(ticket_id,) if ticket_id is not None else (),
+            )
+
+    def classify(self, msg: IncomingMessage) -> Decision:
+        if msg.content_type != "text" or not msg.text.strip():
+            return NOISE
+        try:
+            return self.classifier.classify(msg.text[: self.settings.nlp.max_text_chars])
+        except Exception:
+            log.exception("classifier failed on %s:%s; treating it as noise", msg.platform, msg.message_id)
+            return NOISE

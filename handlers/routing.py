@@ -1,0 +1,53 @@
+"""Who is accountable for a ticket and who else must hear of it, read from the grid in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.models import Person, Unit
+from storage.org_repo import OrgRepo
+
+PLATFORM_PREFERENCE = ("wecom", "wechaty", "sim", "console")
+
+
+@dataclass(frozen=True)
+class Route:
+    assignee: Person | None
+    assignee_unit: Unit | None
+    above: tuple[tuple[Unit, tuple[Person, ...]], ...]
+    """Every level above the assignee's, nearest first, with the people serving it."""
+
+
+async def route(org: OrgRepo, unit_id: str) -> Route:
+    """The least-loaded responsible person at the nearest level that has one, and the levels above."""
+    chain = await org.chain(unit_id)
+    for index, unit in enumerate(chain):
+        people = await org.responsible(unit.id)
+        if not people:
+            continue
+        load = await org.open_load([p.id for p in people])
+        assignee = min(people, key=lambda p: (load[p.id], p.id))
+        above = []
+        for higher in chain[index + 1 :]:
+            above.append((higher, tuple(await org.responsible(higher.id))))
+        return Route(assignee, unit, tuple(above))
+    return Route(None, None, ())
+
+
+def address(person: Person, platform: str) -> tuple[str, str] | None:
+    """(platform, user id) to reach a person: the same platform as the conversation if they are on it."""
+    ids = {identity.platform: identity.user_id for identity in person.identities}
+    if platform in ids:
+        return platform, ids[platform]
+    for candidate in PLATFORM_PREFERENCE:
+        if candidate in ids:
+            return candidate, ids[candidate]
+    return None
+
+
+def everyone(route: Route) -> Sequence[Person]:
+    people = [route.assignee] if route.assignee else []
+    for _unit, serving in route.above:
+        people.extend(p for p in serving if p not in people)
+    return people

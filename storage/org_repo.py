@@ -1,0 +1,161 @@
+"""The organisation in the database: import from an OrgSpec, and the grid lookups routing needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config.org_file import OrgSpec
+from storage.models import UNFINISHED_STATES, ChatGroup, CoUnit, Identity, Message, Person, Role, Ticket, Unit
+
+
+class OrgRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def import_spec(self, spec: OrgSpec) -> dict[str, int]:
+        """Make the database match the file; idempotent. People and groups left out are retired, not deleted."""
+        s = self.session
+        existing_units = {u.id: u for u in (await s.scalars(select(Unit))).all()}
+        # Parents first, so foreign keys hold on every backend.
+        for unit in sorted(spec.units, key=lambda u: u.depth):
+            unit_row = existing_units.get(unit.id) or Unit(id=unit.id)
+            unit_row.kind, unit_row.name, unit_row.parent_id = unit.kind, unit.name, unit.parent_id
+            unit_row.community_id, unit_row.depth = unit.community_id, unit.depth
+            s.add(unit_row)
+        await s.flush()
+
+        people = {p.id: p for p in (await s.scalars(select(Person))).all()}
+        listed = {p.id for p in spec.people}
+        for person in spec.people:
+            row = people.get(person.id) or Person(id=person.id)
+            row.name, row.role, row.unit_id, row.phone, row.active = (
+                person.name,
+                person.role,
+                person.unit_id,
+                person.phone,
+                True,
+            )
+            s.add(row)
+        for person_id, row in people.items():
+            if person_id not in listed:
+                row.active = False
+        await s.flush()
+
+        wanted = {(platform, user_id): p.id for p in spec.people for platform, user_id in p.platform_ids.items()}
+        for identity in (await s.scalars(select(Identity))).all():
+            if wanted.get((identity.platform, identity.user_id)) != identity.person_id:
+                await s.delete(identity)
+        await s.flush()
+        present = {(i.platform, i.user_id) for i in (await s.scalars(select(Identity))).all()}
+        for (platform, user_id), person_id in wanted.items():
+            if (platform, user_id) not in present:
+                s.add(Identity(platform=platform, user_id=user_id, person_id=person_id))
+
+        groups = {(g.platform, g.chat_id): g for g in (await s.scalars(select(ChatGroup))).all()}
+        for group in spec.groups:
+            group_row = groups.pop((group.platform, group.chat_id), None)
+            group_row = group_row or ChatGroup(platform=group.platform, chat_id=group.chat_id)
+            group_row.name, group_row.unit_id, group_row.bound_by_org = group.name, group.unit_id, True
+            s.add(group_row)
+        for group_row in groups.values():
+            if group_row.bound_by_org:
+                group_row.unit_id, group_row.bound_by_org = None, False
+
+        co_units = {c.id: c for c in (await s.scalars(select(CoUnit))).all()}
+        for co in spec.co_units:
+            co_row = co_units.get(co.id) or CoUnit(id=co.id)
+            co_row.name, co_row.community_id, co_row.contact_id = co.name, co.community_id, co.contact_id
+            co_row.resources = [dict(r) for r in co.resources]
+            s.add(co_row)
+        await s.flush()
+        return {
+            "units": len(spec.units),
+            "people": len(spec.people),
+            "groups": len(spec.groups),
+            "co_units": len(spec.co_units),
+        }
+
+    async def group(self, platform: str, chat_id: str) -> ChatGroup | None:
+        return await self.session.get(ChatGroup, (platform, chat_id))
+
+    async def note_unknown_group(self, platform: str, chat_id: str, name: str, now: datetime) -> bool:
+        """Remember a group the org does not know; True the first time it is seen."""
+        if await self.group(platform, chat_id) is not None:
+            return False
+        self.session.add(ChatGroup(platform=platform, chat_id=chat_id, name=name, unit_id=None, first_seen_at=now))
+        await self.session.flush()
+        return True
+
+    async def unit(self, unit_id: str) -> Unit | None:
+        return await self.session.get(Unit, unit_id)
+
+    async def chain(self, unit_id: str) -> list[Unit]:
+        """The unit and its ancestors, nearest first: building, estate, community (or however deep)."""
+        units: list[Unit] = []
+        current = await self.unit(unit_id)
+        while current is not None:
+            units.append(current)
+            current = await self.unit(current.parent_id) if current.parent_id else None
+        return units
+
+    async def person_by_identity(self, platform: str, user_id: str) -> Person | None:
+        identity = await self.session.get(Identity, (platform, user_id))
+        if identity is None:
+            return None
+        person = await self.session.get(Person, identity.person_id)
+        return person if person is not None and person.active else None
+
+    async def person(self, person_id: str) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def responsible(self, unit_id: str) -> Sequence[Person]:
+        """Active non-resident people serving exactly this unit."""
+        rows = await self.session.scalars(
+            select(Person)
+            .where(Person.unit_id == unit_id, Person.active.is_(True), Person.role != Role.RESIDENT)
+            .order_by(Person.id)
+        )
+        return rows.all()
+
+    async def open_load(self, person_ids: Sequence[str]) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Ticket.assignee_id, func.count())
+            .where(Ticket.assignee_id.in_(person_ids), Ticket.state.in_(UNFINISHED_STATES))
+            .group_by(Ticket.assignee_id)
+        )
+        load = dict.fromkeys(person_ids, 0)
+        for assignee, count in rows.all():
+            if assignee is not None:
+                load[assignee] = count
+        return load
+
+    async def communities(self) -> Sequence[Unit]:
+        return (await self.session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))).all()
+
+    async def all_groups(self) -> Sequence[ChatGroup]:
+        rows = await self.session.scalars(select(ChatGroup).order_by(ChatGroup.platform, ChatGroup.chat_id))
+        return rows.all()
+
+    async def all_people(self, *, active_only: bool = True) -> Sequence[Person]:
+        query = select(Person).order_by(Person.id)
+        if active_only:
+            query = query.where(Person.active.is_(True))
+        return (await self.session.scalars(query)).all()
+
+    async def unbound_groups(self) -> list[tuple[ChatGroup, int]]:
+        counts = (
+            select(Message.platform, Message.chat_id, func.count().label("n"))
+            .group_by(Message.platform, Message.chat_id)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(ChatGroup, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, (counts.c.platform == ChatGroup.platform) & (counts.c.chat_id == ChatGroup.chat_id))
+            .where(ChatGroup.unit_id.is_(None))
+            .order_by(ChatGroup.platform, ChatGroup.chat_id)
+        )
+        return [(group, int(n)) for group, n in rows.all()]

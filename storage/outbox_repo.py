@@ -1,0 +1,69 @@
+"""The outbox: actions written with the change that caused them, sent only after it commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxItem, OutboxStatus
+
+
+class OutboxRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, item: OutboxItem) -> None:
+        self.session.add(item)
+
+    async def due(
+        self, now: datetime, limit: int = 100, platforms: Sequence[str] | None = None
+    ) -> Sequence[OutboxItem]:
+        query = (
+            select(OutboxItem)
+            .where(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.not_before <= now)
+            .order_by(OutboxItem.not_before, OutboxItem.id)
+            .limit(limit)
+        )
+        if platforms is not None:
+            query = query.where(OutboxItem.platform.in_(platforms))
+        return (await self.session.scalars(query)).all()
+
+    async def claim(self, item_id: int) -> bool:
+        """Mark one pending item as being sent; False if another sender took it first."""
+        result = await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENDING)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None:
+        await self.session.execute(
+            update(OutboxItem).where(OutboxItem.id == item_id).values(status=OutboxStatus.SENT, sent_at=at, error=None)
+        )
+
+    async def mark_retry(self, item_id: int, *, error: str, not_before: datetime, give_up: bool) -> None:
+        await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(
+                status=OutboxStatus.FAILED if give_up else OutboxStatus.PENDING,
+                error=error[:2000],
+                not_before=not_before,
+                attempts=OutboxItem.attempts + 1,
+            )
+        )
+
+    async def abandon_in_flight(self) -> int:
+        """After a crash, items caught mid-send are not resent blindly: they are marked unknown."""
+        result = await self.session.execute(
+            update(OutboxItem).where(OutboxItem.status == OutboxStatus.SENDING).values(status=OutboxStatus.UNKNOWN)
+        )
+        return int(getattr(result, "rowcount", 0))
+
+    async def pending_count(self) -> int:
+        rows = await self.session.scalars(select(OutboxItem.id).where(or_(OutboxItem.status == OutboxStatus.PENDING)))
+        return len(rows.all())
