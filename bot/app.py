@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.adapters.base import Adapter
 from bot.adapters.simulated import SimulatedAdapter
+from bot.adapters.wechaty import WechatyAdapter
 from bot.message import IncomingMessage
 from bot.outbox import Observer, OutboxDispatcher
 from bot.pipeline import FeedResult, Pipeline
@@ -137,6 +138,8 @@ class Service:
 
 def default_adapters(settings: Settings) -> list[Adapter]:
     adapters: list[Adapter] = []
+    if settings.wechaty.enabled:
+        adapters.append(WechatyAdapter(settings.wechaty, max_text_chars=settings.max_message_chars))
     if not adapters:
         log.info("no platform configured: running the simulated adapter only")
         adapters.append(SimulatedAdapter())

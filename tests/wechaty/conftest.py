@@ -28,9 +28,7 @@ class Inbox:
             self.messages.append(message)
             self._changed.notify_all()
 
-    async def wait_for(
-        self, predicate: Callable[[IncomingMessage], bool], within: float = 10.0
-    ) -> IncomingMessage:
+    async def wait_for(self, predicate: Callable[[IncomingMessage], bool], within: float = 10.0) -> IncomingMessage:
         async def find() -> IncomingMessage:
             async with self._changed:
                 while True:

@@ -141,9 +141,7 @@ class Peer:
     def sent(self) -> list[Event]:
         return [e for e in self.events if e["event"] == "sent"]
 
-    async def wait_for(
-        self, predicate: Callable[[Event], bool], within: float = 10.0, since: int = 0
-    ) -> Event:
+    async def wait_for(self, predicate: Callable[[Event], bool], within: float = 10.0, since: int = 0) -> Event:
         async def find() -> Event:
             async with self._changed:
                 while True:
@@ -159,9 +157,7 @@ class Peer:
         try:
             return await asyncio.wait_for(find(), within)
         except TimeoutError:
-            raise AssertionError(
-                f"peer: nothing matched in {within}s; last events {self.events[-5:]}"
-            ) from None
+            raise AssertionError(f"peer: nothing matched in {within}s; last events {self.events[-5:]}") from None
 
     async def wait_sent(self, count: int, within: float = 10.0) -> list[Event]:
         await self.wait_for(lambda e: e["event"] == "sent" and e["n"] >= count, within=within)

@@ -88,9 +88,7 @@ async def test_room_message_with_an_at_name_but_no_mention_ids(
     adapter: WechatyAdapter, puppet: RecordingPuppet, inbox: Inbox
 ) -> None:
     # some puppets only put "@name" in the text; the bot still knows it was addressed
-    mid = puppet.post(
-        from_id="c-zhao", room_id=ROOM, text="@邻里小助手\u2005楼道堆满杂物", timestamp=1_700_000_000
-    )
+    mid = puppet.post(from_id="c-zhao", room_id=ROOM, text="@邻里小助手\u2005楼道堆满杂物", timestamp=1_700_000_000)
     got = await inbox.wait_for(lambda m: m.message_id == mid)
     assert got.mention_self is True
     assert got.mentions == ()
@@ -134,9 +132,7 @@ async def test_own_and_non_text_messages_are_logged_and_not_fed(
     assert adapter.health()["ignored"] == 3
 
 
-async def test_voice_is_forwarded_with_its_content_type_when_configured(
-    puppet: RecordingPuppet, inbox: Inbox
-) -> None:
+async def test_voice_is_forwarded_with_its_content_type_when_configured(puppet: RecordingPuppet, inbox: Inbox) -> None:
     settings = fast_settings("", forward_content_types=["text", "voice"])
     adapter = WechatyAdapter(settings, puppet_factory=lambda: puppet)
     await adapter.start(inbox.feed)
@@ -215,12 +211,7 @@ def test_importing_the_adapter_does_not_import_wechaty() -> None:
     import subprocess
     import sys
 
-    code = (
-        "import sys, bot.adapters.wechaty\n"
-        "print(any(m.split('.')[0].startswith('wechaty') for m in sys.modules))"
-    )
+    code = "import sys, bot.adapters.wechaty\nprint(any(m.split('.')[0].startswith('wechaty') for m in sys.modules))"
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
-    ).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
     assert out.strip() == "False"

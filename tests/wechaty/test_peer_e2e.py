@@ -64,21 +64,15 @@ async def test_a_residents_room_message_arrives_with_every_field(
 async def test_mentions_of_other_people_are_kept_as_ids_and_stripped(
     adapter: WechatyAdapter, world: Peer, inbox: Inbox
 ) -> None:
-    message_id = await world.say(
-        **{"from": WANG, "room": ROOM, "text": "@李楼长 楼道灯不亮", "mentions": [LI]}
-    )
+    message_id = await world.say(**{"from": WANG, "room": ROOM, "text": "@李楼长 楼道灯不亮", "mentions": [LI]})
     got = await inbox.wait_for(lambda m: m.message_id == message_id)
     assert got.mentions == (LI,)
     assert got.mention_self is False
     assert got.text == "楼道灯不亮"
 
 
-async def test_say_with_mentions_reaches_the_peer_with_the_mention_ids(
-    adapter: WechatyAdapter, world: Peer
-) -> None:
-    await adapter.send(
-        Say(platform="wechaty", chat_id=ROOM, text="已收到，已派单给楼长", mentions=(WANG, LI))
-    )
+async def test_say_with_mentions_reaches_the_peer_with_the_mention_ids(adapter: WechatyAdapter, world: Peer) -> None:
+    await adapter.send(Say(platform="wechaty", chat_id=ROOM, text="已收到，已派单给楼长", mentions=(WANG, LI)))
     [sent] = await world.wait_sent(1)
     assert sent["conversation"] == ROOM
     assert sent["mentions"] == [WANG, LI]
@@ -99,9 +93,7 @@ async def test_direct_messages_both_ways(adapter: WechatyAdapter, world: Peer, i
     assert (sent["conversation"], sent["text"], sent["mentions"]) == (LI, "新工单：3栋电梯故障", [])
 
 
-async def test_the_bots_own_messages_are_not_fed_back(
-    adapter: WechatyAdapter, world: Peer, inbox: Inbox
-) -> None:
+async def test_the_bots_own_messages_are_not_fed_back(adapter: WechatyAdapter, world: Peer, inbox: Inbox) -> None:
     # PuppetMock echoes what the bot says as a message event from the bot itself.
     await adapter.send(Say(platform="wechaty", chat_id=ROOM, text="大家好"))
     await world.wait_sent(1)

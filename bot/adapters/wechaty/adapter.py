@@ -220,9 +220,7 @@ class WechatyAdapter:
                 if was_connected:  # a connection that worked: start the backoff afresh
                     delay = self.settings.reconnect_initial_seconds
                 self._reconnects += 1
-                log.warning(
-                    "wechaty: connection lost (%s); reconnect #%d in %.1fs", text, self._reconnects, delay
-                )
+                log.warning("wechaty: connection lost (%s); reconnect #%d in %.1fs", text, self._reconnects, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.reconnect_max_seconds)
 
@@ -464,9 +462,13 @@ class WechatyAdapter:
         self._counts["sent"] += 1
 
     async def _say(self, room_id: str, text: str, mentions: tuple[str, ...]) -> None:
+        """WeChat highlights a mention when the id is in the list *and* ``@name`` is in the text: add the
+        ``@name`` of each mentioned person the text does not already show (the core may write it)."""
         names = []
         for contact_id in mentions:
-            names.append(await self._member_name(room_id, contact_id) or await self._contact_name(contact_id))
+            name = await self._member_name(room_id, contact_id) or await self._contact_name(contact_id)
+            if not mentions_name(text, name):
+                names.append(name)
         await self._send_text(room_id, mention_prefix(names) + text, mentions)
 
     async def _send_text(self, conversation: str, text: str, mentions: tuple[str, ...]) -> None:
