@@ -443,7 +443,6 @@ class WechatyAdapter:
             target = message.chat_id
         if not target or target == DIRECT_CHAT:
             raise SendError(f"wechaty: no conversation to send to ({target!r}); DMs need the contact id")
-        await self._limiters.acquire(target)
         try:
             if isinstance(message, Say):
                 await self._say(target, message.text, message.mentions)
@@ -475,6 +474,8 @@ class WechatyAdapter:
         if not text.strip():
             raise SendError("wechaty: refusing to send an empty message")
         mention_ids = list(mentions) or None
+        # pace right before the call, after any name lookups, so the spacing is what WeChat sees
+        await self._limiters.acquire(conversation)
         await self._with_puppet(
             lambda p: p.message_send_text(conversation, text, mention_ids), self.settings.send_wait_seconds
         )
@@ -486,6 +487,7 @@ class WechatyAdapter:
         from wechaty_puppet import FileBox
 
         box = await asyncio.to_thread(FileBox.from_file, str(path))
+        await self._limiters.acquire(message.chat_id)
         try:
             await self._with_puppet(
                 lambda p: p.message_send_file(message.chat_id, box), self.settings.send_wait_seconds
@@ -497,5 +499,4 @@ class WechatyAdapter:
                 ) from exc
             raise
         if message.caption.strip():
-            await self._limiters.acquire(message.chat_id)
             await self._send_text(message.chat_id, message.caption, ())
