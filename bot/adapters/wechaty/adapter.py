@@ -166,6 +166,12 @@ class WechatyAdapter:
 
     # -- connection ------------------------------------------------------------------------------------
 
+    def _describe(self, exc: BaseException) -> str:
+        """One line about ``exc`` with the token masked (puppet-service 1.x echoes a wrong token back)."""
+        text = _describe(exc)
+        token = self.settings.token.get_secret_value()
+        return text.replace(token, "***") if token else text
+
     def _note_error(self, text: str) -> None:
         self._last_error = text
         self._last_error_at = datetime.now(UTC)
@@ -203,7 +209,7 @@ class WechatyAdapter:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                text = _describe(exc)
+                text = self._describe(exc)
                 self._note_error(text)
                 was_connected = self._connected.is_set()
                 self._connected.clear()
@@ -239,7 +245,7 @@ class WechatyAdapter:
         try:
             await asyncio.wait_for(puppet.stop(), STOP_TIMEOUT_SECONDS)
         except Exception as exc:  # closing a dead connection may fail in many ways; none matters
-            log.debug("wechaty: closing the old connection: %s", _describe(exc))
+            log.debug("wechaty: closing the old connection: %s", self._describe(exc))
 
     # puppet events arrive as plain callbacks: record and hand over, never raise into the emitter
 
@@ -313,7 +319,7 @@ class WechatyAdapter:
                 raise
             except Exception as exc:
                 self._counts["ignored"] += 1
-                log.error("wechaty: cannot read message %s: %s", message_id, _describe(exc))
+                log.error("wechaty: cannot read message %s: %s", message_id, self._describe(exc))
                 continue
             if message is None:
                 continue
@@ -403,7 +409,7 @@ class WechatyAdapter:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.info("wechaty: no %s for %s: %s", pick, key[1], _describe(exc))
+            log.info("wechaty: no %s for %s: %s", pick, key[1], self._describe(exc))
             value = ""
         self._names[key] = (now, value)
         return value
@@ -457,7 +463,7 @@ class WechatyAdapter:
             raise
         except Exception as exc:
             self._counts["send_failed"] += 1
-            raise SendError(f"wechaty: sending to {target} failed: {_describe(exc)}") from exc
+            raise SendError(f"wechaty: sending to {target} failed: {self._describe(exc)}") from exc
         self._counts["sent"] += 1
 
     async def _say(self, room_id: str, text: str, mentions: tuple[str, ...]) -> None:
