@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.adapters.base import Adapter
 from bot.adapters.simulated import SimulatedAdapter
+from bot.adapters.wechaty import WechatyAdapter
 from bot.adapters.wecom.adapter import WeComAdapter
 from bot.live_classifier import LiveClassifier
 from bot.message import IncomingMessage
@@ -182,6 +183,8 @@ class Service:
 
 def default_adapters(settings: Settings) -> list[Adapter]:
     adapters: list[Adapter] = []
+    if settings.wechaty.enabled:
+        adapters.append(WechatyAdapter(settings.wechaty, max_text_chars=settings.max_message_chars))
     if settings.wecom.enabled:
         adapters.append(WeComAdapter(settings.wecom))
     if not adapters:

@@ -40,12 +40,25 @@ class RateLimit(BaseModel):
 
 
 class WechatySettings(BaseModel):
+    """Personal WeChat through a wechaty puppet-service provider (see docs/wechat.md)."""
+
     endpoint: str = ""
+    """host:port of the puppet service; always explicit, linli never asks a discovery service."""
     token: SecretStr = SecretStr("")
     account_limit: RateLimit = RateLimit()
+    """Pacing for everything the account sends (WeChat flags accounts that send too fast)."""
     room_limit: RateLimit = RateLimit(per_second=0.5, per_minute=10)
+    """Pacing per conversation (a room, or one person for direct messages)."""
+    reconnect_initial_seconds: float = Field(default=0.2, gt=0)
     reconnect_max_seconds: float = Field(default=30.0, gt=0)
-    connect_timeout_seconds: float = Field(default=20.0, gt=0)
+    """Reconnection backs off from the initial delay, doubling, up to this ceiling; it never gives up."""
+    connect_timeout_seconds: float = Field(default=20.0, gt=0, le=30)
+    """start() fails with AdapterStartError if the account has not logged in by then."""
+    send_wait_seconds: float = Field(default=10.0, ge=0)
+    """How long a send waits for a lost connection to come back before raising SendError."""
+    forward_content_types: list[str] = Field(default_factory=lambda: ["text"])
+    """Kinds of inbound message handed to the core; others are logged and dropped. Add e.g. "voice"
+    to let the core answer voice messages (they arrive with empty text and that content_type)."""
 
     @property
     def enabled(self) -> bool:
