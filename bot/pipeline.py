@@ -7,6 +7,7 @@ the same transaction as the tickets they mention, so nobody is told a ticket num
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -31,6 +32,30 @@ log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NOISE = Decision(Kind.NOISE, False, Domain.OTHER, 1.0, ("pipeline:no-text",))
+
+
+ID_CHARS = 128
+CHAT_NAME_CHARS = 200
+SENDER_NAME_CHARS = 100
+
+
+def fit_id(value: str) -> str:
+    """Ids longer than the column keep a readable head and a digest of the whole, so they stay unique."""
+    if len(value) <= ID_CHARS:
+        return value
+    return value[: ID_CHARS - 41] + "#" + hashlib.sha1(value.encode("utf-8", "replace")).hexdigest()
+
+
+def fit_fields(msg: IncomingMessage) -> IncomingMessage:
+    """Make every field fit its column and be valid text, whatever the platform delivered."""
+    return replace(
+        msg,
+        message_id=fit_id(msg.message_id),
+        chat_id=fit_id(msg.chat_id),
+        sender_id=fit_id(msg.sender_id),
+        chat_name=clean_text(msg.chat_name, CHAT_NAME_CHARS)[0],
+        sender_name=clean_text(msg.sender_name, SENDER_NAME_CHARS)[0],
+    )
 
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:
@@ -89,7 +114,7 @@ class Pipeline:
         """Process one inbound message; safe to call again with the same message (nothing changes)."""
         now = now or datetime.now(UTC)
         text, truncated = clean_text(msg.text, self.settings.max_message_chars)
-        msg = replace(msg, text=text)
+        msg = fit_fields(replace(msg, text=text))
         # One message at a time per process keeps SQLite writes from contending with each other.
         async with self._lock:
             try:

@@ -172,3 +172,17 @@ async def test_failed_handler_rolls_back_ticket_and_outbox_but_keeps_message(
     assert await count(service, OutboxItem) == 0
     assert await count(service, Message) == 1
     assert adapter.sent == []
+
+
+async def test_overlong_names_and_ids_are_fitted_not_refused(sim: Sim) -> None:
+    service, _ = sim
+    base = Chat("sim-sdc-3").msg("r-1", "6楼走廊灯坏了")
+    from dataclasses import replace
+
+    long_id = "m" * 500
+    msg = replace(base, sender_name="名" * 300, chat_name="群" * 500, message_id=long_id, sender_id="u" * 300)
+    assert (await service.feed(msg)).stored
+    assert (await service.feed(msg)).duplicate
+    other = replace(msg, message_id=long_id + "x")
+    assert (await service.feed(other)).stored
+    assert await count(service, Message) == 2
