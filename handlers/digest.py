@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts_schedule as texts
@@ -29,7 +29,7 @@ from config.settings import Settings
 from handlers.routing import address
 from handlers.worktime import WorkCalendar
 from storage.job_repo import JobRepo
-from storage.models import ChatGroup, Person, Role, Ticket, Unit
+from storage.models import ChatGroup, Person, PointEntry, Rating, Role, Ticket, Unit
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +232,12 @@ async def compute(session: AsyncSession, settings: Settings, community_id: str, 
     async for (resolved_at,) in day_rows:
         assert resolved_at is not None
         resolved_per_day[(resolved_at.astimezone(tz).date() - days[0]).days] += 1
+    start = week.start.astimezone(UTC)
+    mean_score = await session.scalar(
+        select(func.avg(Rating.score))
+        .join(Ticket, Ticket.id == Rating.ticket_id)
+        .where(Ticket.community_id == community_id, Rating.at >= start, Rating.at < end)
+    )
     return Digest(
         community=community,
         week=week,
@@ -243,7 +249,28 @@ async def compute(session: AsyncSession, settings: Settings, community_id: str, 
         opened_per_day=opened_per_day,
         resolved_per_day=resolved_per_day,
         overdue_items=overdue_items,
+        satisfaction=round(float(mean_score), 2) if mean_score is not None else None,
+        points=await points_ranking(session, community_id, start, end),
     )
+
+
+async def points_ranking(
+    session: AsyncSession, community_id: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Leaders of the community by points earned up to the end of the week, with the week's gain."""
+    in_week = case((PointEntry.at >= start, PointEntry.points), else_=0)
+    rows = await session.execute(
+        select(Person.id, Person.name, func.sum(PointEntry.points), func.sum(in_week))
+        .join(Person, Person.id == PointEntry.person_id)
+        .join(Unit, Unit.id == Person.unit_id)
+        .where(Unit.community_id == community_id, PointEntry.at < end)
+        .group_by(Person.id, Person.name)
+        .order_by(func.sum(PointEntry.points).desc(), Person.name)
+    )
+    return [
+        {"id": pid, "name": name, "points": int(total or 0), "week": int(week or 0)}
+        for pid, name, total, week in rows.all()
+    ]
 
 
 def fit(text: str, limit_bytes: int) -> str:
@@ -318,9 +345,12 @@ def committee_markdown(digest: Digest, max_units: int = 30) -> str:
         )
     if len(rows) > max_units:
         lines.append(f"- 其余 {len(rows) - max_units} 个网格从略")
-    lines += ["", "## 居民满意度", f"- {digest.satisfaction if digest.satisfaction is not None else '暂无评价'}"]
+    score = f"{digest.satisfaction:.2f} 分（满分 5 分）" if digest.satisfaction is not None else "本周暂无评价"
+    lines += ["", "## 居民满意度", f"- {score}"]
     lines += ["", "## 楼长积分"]
-    lines += [f"- {p.get('name', '')} {p.get('points', '')}" for p in digest.points] or ["- 暂无"]
+    lines += [
+        f"{rank}. {p['name']} {p['points']} 分（本周 {p['week']:+d}）" for rank, p in enumerate(digest.points[:10], 1)
+    ] or ["- 暂无"]
     return texts.mask_personal("\n".join(lines)) + "\n"
 
 

@@ -316,3 +316,24 @@ async def test_dispatch_to_a_co_building_unit(chat: Transcript) -> None:
 async def test_plain_direct_message_gets_a_hint(chat: Transcript) -> None:
     replies = await chat.by_dm("r-someone", "你好")
     assert "帮助" in texts(replies)
+
+
+async def test_digest_counts_ratings_and_points(chat: Transcript) -> None:
+    from zoneinfo import ZoneInfo
+
+    from handlers.digest import Week, compute
+
+    await chat.in_group("r-chen", "6楼走廊灯坏了")
+    await chat.in_group("lixingshan", "接单 #1")
+    await chat.in_group("lixingshan", "办结 #1 已换灯管")
+    await chat.in_group("r-chen", "评价 #1 4")
+    await chat.in_group("r-lin", "门口垃圾没人收")
+    await chat.in_group("lixingshan", "办结 #2 已清走")
+    await chat.in_group("r-lin", "评价 #2 不满意")
+    settings = chat.service.settings
+    async with chat.service.store.sessions() as session:
+        digest = await compute(session, settings, "beijiang", Week.parse("2026-W47", ZoneInfo(settings.timezone)))
+    figures = digest.figures()
+    assert figures["satisfaction"] == 2.5
+    # 李杏珊: accepted #1 on time (2), resolved #1 and #2 (3 + 3), a good rating (2), a bad one (-2).
+    assert figures["points"] == [{"id": "p-li", "name": "李杏珊", "points": 8, "week": 8}]
