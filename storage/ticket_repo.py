@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Ticket, TicketEvent, TicketReporter, TicketState
+from storage.models import UNFINISHED_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class TicketFilter:
     unit_ids: Sequence[str] | None = None
     states: Sequence[str] | None = None
     kind: str | None = None
+    overdue_at: datetime | None = None
+    """Only unfinished tickets whose current deadline had passed at this time."""
 
 
 class TicketRepo:
@@ -154,4 +156,6 @@ class TicketRepo:
                 query = query.where(Ticket.state.in_(where.states))
             if where.kind:
                 query = query.where(Ticket.kind == where.kind)
+            if where.overdue_at is not None:
+                query = query.where(Ticket.sla_deadline_at < where.overdue_at, Ticket.state.in_(UNFINISHED_STATES))
         return (await self.session.scalars(query)).all()

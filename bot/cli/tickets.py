@@ -76,6 +76,7 @@ async def select_tickets(
     building: str | None,
     states: Sequence[str],
     kind: str | None,
+    overdue: bool = False,
 ) -> Sequence[Ticket]:
     async with store.sessions() as session:
         units: list[str] | None = None
@@ -83,7 +84,13 @@ async def select_tickets(
             units = [building]
         elif estate:
             units = await OrgRepo(session).subtree(estate)
-        where = TicketFilter(community_id=community, unit_ids=units, states=list(states) or None, kind=kind)
+        where = TicketFilter(
+            community_id=community,
+            unit_ids=units,
+            states=list(states) or None,
+            kind=kind,
+            overdue_at=datetime.now(UTC) if overdue else None,
+        )
         return await TicketRepo(session).list(where)
 
 
@@ -97,6 +104,7 @@ def filters(command: F) -> F:
         click.option("--building", help="Only this building (id)."),
         click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Only these states."),
         click.option("--kind", type=click.Choice(["trivial", "major"])),
+        click.option("--overdue", is_flag=True, help="Only unfinished tickets past their current deadline."),
     ]
     for option in reversed(options):
         command = option(command)

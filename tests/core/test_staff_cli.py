@@ -122,3 +122,12 @@ async def test_resolved_ticket_closes_when_nobody_objects(sim: tuple[Service, ob
         ticket = await session.get(Ticket, 1)
         assert ticket is not None
         assert ticket.state == "closed"
+
+
+def test_overdue_filter(db: dict[str, str]) -> None:
+    # The fixture's tickets were opened on 2026-11-16; by now (the real clock) every accept deadline has passed.
+    overdue = json.loads(cli(db, "tickets", "list", "--json", "--overdue")[1])
+    assert sorted(t["id"] for t in overdue) == [1, 2, 3]
+    assert cli(db, "tickets", "assign", "1", "p-he")[0] == 0  # a new window starts for the new assignee
+    overdue_now = {t["id"] for t in json.loads(cli(db, "tickets", "list", "--json", "--overdue")[1])}
+    assert 2 in overdue_now
