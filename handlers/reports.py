@@ -71,8 +71,10 @@ def _notify_above(grid: Route, platform: str, text: str) -> tuple[list[OutgoingM
     return out, named
 
 
-async def merge_report(ctx: Context, msg: IncomingMessage, ticket: Ticket, unit: Unit) -> Reply:
-    added = await ctx.tickets.add_reporter(
+async def add_reporter(ctx: Context, msg: IncomingMessage, ticket: Ticket) -> bool:
+    """Record the sender as a reporter of the ticket (False if they already are) and link the message."""
+    ctx.stored.ticket_id = ticket.id
+    return await ctx.tickets.add_reporter(
         ticket,
         platform=msg.platform,
         sender_id=msg.sender_id,
@@ -80,7 +82,10 @@ async def merge_report(ctx: Context, msg: IncomingMessage, ticket: Ticket, unit:
         person_id=ctx.sender.id if ctx.sender else None,
         at=msg.time,
     )
-    ctx.stored.ticket_id = ticket.id
+
+
+async def merge_report(ctx: Context, msg: IncomingMessage, ticket: Ticket, unit: Unit) -> Reply:
+    added = await add_reporter(ctx, msg, ticket)
     if not added:
         log.info("repeat report from %s:%s folded into #%d silently", msg.platform, msg.sender_id, ticket.id)
         return []
@@ -136,15 +141,7 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
         actor=ctx.actor(msg.platform, msg.sender_id),
     )
     ticket.council_pending = major
-    await ctx.tickets.add_reporter(
-        ticket,
-        platform=msg.platform,
-        sender_id=msg.sender_id,
-        sender_name=msg.sender_name,
-        person_id=ctx.sender.id if ctx.sender else None,
-        at=msg.time,
-    )
-    ctx.stored.ticket_id = ticket.id
+    await add_reporter(ctx, msg, ticket)
 
     notified: list[tuple[str, str]] = []
     out: list[OutgoingMessage] = []

@@ -73,6 +73,19 @@ class TicketRepo:
     async def transition(
         self, ticket: Ticket, to_state: TicketState, *, actor: str, action: str, at: datetime, note: str = ""
     ) -> None:
+        self._event(ticket, to_state, actor=actor, action=action, at=at, note=note)
+        ticket.state = to_state
+        ticket.sla_due_at = at  # a state change starts or stops a deadline clock: the next sweep looks again
+        await self.session.flush()
+
+    async def note(self, ticket: Ticket, *, actor: str, action: str, at: datetime, note: str = "") -> None:
+        """A history entry that does not change the state (an attachment, a reminder)."""
+        self._event(ticket, TicketState(ticket.state), actor=actor, action=action, at=at, note=note)
+        await self.session.flush()
+
+    def _event(
+        self, ticket: Ticket, to_state: TicketState, *, actor: str, action: str, at: datetime, note: str
+    ) -> None:
         self.session.add(
             TicketEvent(
                 ticket_id=ticket.id,
@@ -84,24 +97,6 @@ class TicketRepo:
                 note=note,
             )
         )
-        ticket.state = to_state
-        ticket.sla_due_at = at  # a state change starts or stops a deadline clock: the next sweep looks again
-        await self.session.flush()
-
-    async def note(self, ticket: Ticket, *, actor: str, action: str, at: datetime, note: str = "") -> None:
-        """A history entry that does not change the state (an attachment, a reminder)."""
-        self.session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                at=at,
-                actor=actor,
-                action=action,
-                from_state=ticket.state,
-                to_state=ticket.state,
-                note=note,
-            )
-        )
-        await self.session.flush()
 
     async def add_reporter(
         self, ticket: Ticket, *, platform: str, sender_id: str, sender_name: str, person_id: str | None, at: datetime

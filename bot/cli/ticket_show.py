@@ -12,8 +12,23 @@ from sqlalchemy import select
 
 from bot.app import open_store
 from bot.cli.common import fail, settings_or_exit
-from storage.models import TicketReminder
+from storage.models import Ticket, TicketReminder
 from storage.ticket_repo import TicketRepo
+
+
+def ticket_json(ticket: Ticket) -> dict[str, Any]:
+    """One ticket in the stable shape of ``linli tickets list --json``."""
+    return {
+        "id": ticket.id,
+        "state": ticket.state,
+        "kind": ticket.kind,
+        "urgent": ticket.urgent,
+        "domain": ticket.domain,
+        "unit": ticket.unit_id,
+        "assignee": ticket.assignee_id,
+        "reporters": [r.sender_id for r in ticket.reporters],
+        "opened_at": ticket.opened_at.isoformat(),
+    }
 
 
 @click.command("show")
@@ -40,17 +55,9 @@ def show(ticket_id: int, as_json: bool) -> None:
             def iso(value: Any) -> str | None:
                 return value.astimezone(tz).isoformat() if value is not None else None
 
-            return {
-                "id": ticket.id,
-                "state": ticket.state,
-                "kind": ticket.kind,
-                "urgent": ticket.urgent,
-                "domain": ticket.domain,
-                "unit": ticket.unit_id,
-                "assignee": ticket.assignee_id,
+            return ticket_json(ticket) | {
                 "escalation_level": ticket.escalation_level,
                 "summary": ticket.summary,
-                "reporters": [r.sender_id for r in ticket.reporters],
                 "resolution_note": ticket.resolution_note,
                 "decision": ticket.decision,
                 "opened_at": iso(ticket.opened_at),

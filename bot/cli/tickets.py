@@ -16,27 +16,13 @@ from rich.table import Table
 
 from bot.app import Store, open_store
 from bot.cli.common import fail, settings_or_exit
-from bot.cli.ticket_show import show
+from bot.cli.ticket_show import show, ticket_json
 from handlers.lifecycle import STATE_TITLES, Action, IllegalTransition, apply
 from storage.models import Ticket, TicketState
 from storage.org_repo import OrgRepo
 from storage.ticket_repo import TicketFilter, TicketRepo
 
 STATES = [s.value for s in TicketState]
-
-
-def ticket_json(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "id": ticket.id,
-        "state": ticket.state,
-        "kind": ticket.kind,
-        "urgent": ticket.urgent,
-        "domain": ticket.domain,
-        "unit": ticket.unit_id,
-        "assignee": ticket.assignee_id,
-        "reporters": [r.sender_id for r in ticket.reporters],
-        "opened_at": ticket.opened_at.isoformat(),
-    }
 
 
 def render_table(tickets: Sequence[Ticket], *, decisions: bool = False) -> None:
