@@ -33,6 +33,7 @@ from bot import texts_schedule as texts
 from bot.message import DirectMessage, OutgoingMessage, Say
 from config.schedule import DeadlinePolicy, ScheduleSettings
 from config.settings import Settings
+from handlers.escalation import escalation_step
 from handlers.routing import address
 from handlers.worktime import WorkCalendar
 from storage.job_repo import JobRepo
@@ -159,14 +160,14 @@ class Grid:
 
     def escalation_target(self, ticket: DueTicket) -> tuple[int, list[Person]] | None:
         """(new level, people) one step up from where the ticket now stands, skipping empty levels."""
-        chain = self.chain(ticket.unit_id)
         assignee = self.people.get(ticket.assignee_id or "")
-        base = chain.index(assignee.unit_id) if assignee is not None and assignee.unit_id in chain else 0
-        for index in range(base + ticket.escalation_level + 1, len(chain)):
-            people = self.serving.get(chain[index], [])
-            if people:
-                return index - base, people
-        return None
+        step = escalation_step(
+            self.chain(ticket.unit_id),
+            assignee.unit_id if assignee is not None else None,
+            ticket.escalation_level,
+            lambda unit_id: self.serving.get(unit_id, []),
+        )
+        return (step[0], list(step[2])) if step is not None else None
 
 
 TICKET_COLUMNS = (

@@ -80,8 +80,6 @@ async def apply(
         ticket.resolution_note = note
     if action is Action.CLOSE:
         ticket.closed_at = at
-    if action is Action.ESCALATE:
-        ticket.escalation_level += 1
     if action is Action.REOPEN:
         ticket.resolved_at = None
         ticket.closed_at = None
