@@ -39,7 +39,6 @@ SPLITTING_PLATFORMS = frozenset({"wecom"})
 2048 bytes, webhook markdown of at most 4096, at blank lines, then lines): texts for them are never cut."""
 DEFAULT_LIMIT_BYTES = 4_000
 """Other platforms get one message, cut to this many bytes of UTF-8 and saying so."""
-CUT_TAIL = "\n……（篇幅所限，以下从略）"
 WEEKDAYS = "一二三四五六日"
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
@@ -256,7 +255,7 @@ def fit(text: str, limit_bytes: int | None) -> str:
     """
     if limit_bytes is None or len(text.encode()) <= limit_bytes:
         return text
-    tail = CUT_TAIL
+    tail = f"\n{texts.CUT_SHORT}"
     budget = limit_bytes - len(tail.encode())
     kept: list[str] = []
     used = 0
