@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 STAGE_VERBS = {"accept": "接单", "resolve": "办结"}
+CUT_SHORT = "……（篇幅所限，以下从略）"
+"""Ends a text cut to fit a platform that takes one message of limited size (never WeCom, which splits)."""
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{3,4})[\s-]?(\d{4})(?!\d)")

@@ -34,9 +34,11 @@ from storage.models import ChatGroup, Person, PointEntry, Rating, Role, Ticket, 
 log = logging.getLogger(__name__)
 
 PAGE = 5_000
-TEXT_LIMIT_BYTES = {"wecom": 2_048}
-"""WeCom refuses text messages over 2048 bytes; other platforms are kept under DEFAULT_LIMIT_BYTES."""
+SPLITTING_PLATFORMS = frozenset({"wecom"})
+"""Platforms whose adapter splits a long text into several messages itself (WeCom: app texts of at most
+2048 bytes, webhook markdown of at most 4096, at blank lines, then lines): texts for them are never cut."""
 DEFAULT_LIMIT_BYTES = 4_000
+"""Other platforms get one message, cut to this many bytes of UTF-8 and saying so."""
 WEEKDAYS = "一二三四五六日"
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
@@ -273,11 +275,14 @@ async def points_ranking(
     ]
 
 
-def fit(text: str, limit_bytes: int) -> str:
-    """Cut ``text`` at a line boundary so that it fits ``limit_bytes`` of UTF-8, saying that it was cut."""
-    if len(text.encode()) <= limit_bytes:
+def fit(text: str, limit_bytes: int | None) -> str:
+    """Cut ``text`` at a line boundary so that it fits ``limit_bytes`` of UTF-8, saying that it was cut.
+
+    ``None``: the platform splits long texts itself; ``text`` is returned whole.
+    """
+    if limit_bytes is None or len(text.encode()) <= limit_bytes:
         return text
-    tail = "\n……（完整周报见附件）"
+    tail = f"\n{texts.CUT_SHORT}"
     budget = limit_bytes - len(tail.encode())
     kept: list[str] = []
     used = 0
@@ -292,8 +297,9 @@ def fit(text: str, limit_bytes: int) -> str:
     return "\n".join(kept) + tail
 
 
-def limit_for(platform: str) -> int:
-    return TEXT_LIMIT_BYTES.get(platform, DEFAULT_LIMIT_BYTES)
+def limit_for(platform: str) -> int | None:
+    """How many bytes one text may take on ``platform``; ``None`` where the adapter splits (nothing is lost)."""
+    return None if platform in SPLITTING_PLATFORMS else DEFAULT_LIMIT_BYTES
 
 
 def span_text(week: Week) -> str:
@@ -406,8 +412,6 @@ async def deliver(session: AsyncSession, settings: Settings, digest: Digest, now
     )
     for group in groups.all():
         assert group.unit_id is not None
-        if digest.units.get(group.unit_id, Tally()).new == 0:
-            continue  # a quiet week: say nothing rather than "nothing happened" in every group
         text = group_text(digest, group.unit_id, group.name or digest.unit_names.get(group.unit_id, ""))
         out.append(Say(platform=group.platform, chat_id=group.chat_id, text=fit(text, limit_for(group.platform))))
     out_dir = settings.schedule.digest.out_dir / digest.community.id / digest.week.label

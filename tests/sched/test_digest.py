@@ -22,7 +22,7 @@ from config.schedule import DOMAINS
 from config.settings import Settings
 from handlers import charts
 from handlers.council import send_council_agenda
-from handlers.digest import Week, committee_markdown, compute, fit, group_text, send_weekly_digest
+from handlers.digest import Week, committee_markdown, compute, fit, group_text, limit_for, send_weekly_digest
 from storage.models import OutboxItem, Ticket
 from tests.sched.conftest import Desk, at
 
@@ -152,7 +152,9 @@ async def test_texts_mask_phone_numbers_and_fit_the_platform(desk: Desk) -> None
     assert "138****5678" in full
     cut = fit(full * 5, 2048)
     assert len(cut.encode()) <= 2048
-    assert cut.endswith("（完整周报见附件）")
+    assert cut.endswith("（篇幅所限，以下从略）")  # says what happened; no attachment is promised
+    assert fit(full * 5, limit_for("wecom")) == full * 5  # the WeCom adapter splits; nothing is cut
+    assert limit_for("sim") == 4_000
 
 
 def test_cli_prints_the_figures_and_writes_the_files(desk: Desk, db_url: str, tmp_path: Path) -> None:

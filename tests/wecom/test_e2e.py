@@ -6,11 +6,7 @@ service's own HTTP server on 127.0.0.1; the outbox delivers through the WeCom ad
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,107 +14,22 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.adapters.wecom.adapter import AIBOT_PATH, APP_PATH, WeComAdapter
-from bot.app import Service, import_org, open_store
-from bot.message import IncomingMessage
+from bot.adapters.wecom.adapter import AIBOT_PATH, APP_PATH
 from bot.pipeline import FeedResult
-from config.settings import HttpSettings, Settings
-from storage.models import OutboxItem, Ticket, TicketState
+from config.settings import Settings
+from storage.models import TicketState
 from storage.ticket_repo import TicketRepo
 from tests.wecom import driver as d
 from tests.wecom.conftest import settings_for
 from tests.wecom.fake_api import FakeWeCom
-from tests.wecom.fake_ws import FakeGateway, ManualTime
-
-ORG = Path(__file__).resolve().parents[2] / "config" / "example-org.yaml"
-GROUP = "wrkSFfCgAAjiangjingA"  # 江景花园A座服务群, leaders 周建国 (ZhouJianGuo) and 吴丽萍 (WuLiPing)
-
-
-@dataclass
-class Running:
-    service: Service
-    adapter: WeComAdapter
-    fake: FakeWeCom
-    base: str
-    results: list[FeedResult]
-    changed: asyncio.Condition
-    sent: list[OutboxItem]
-
-    async def post(self, path: str, query: str, body: bytes) -> int:
-        async with aiohttp.ClientSession() as http, http.post(f"{self.base}{path}?{query}", data=body) as r:
-            return r.status
-
-    async def until(self, done: Callable[[], bool], within: float = 10.0) -> None:
-        """Wait (without sleeping) until the pipeline or the outbox has made ``done()`` true."""
-        async with asyncio.timeout(within), self.changed:
-            await self.changed.wait_for(done)
-
-    async def callback(self, path: str, query: str, body: bytes) -> FeedResult:
-        """Post one callback, wait until the pipeline has handled it and the outbox has sent its replies."""
-        before = len(self.results)
-        assert await self.post(path, query, body) == 200
-        await self.until(lambda: len(self.results) > before)
-        result = self.results[before]
-        await self.until(lambda: set(result.outbox_ids) <= {item.id for item in self.sent})
-        return result
-
-    async def ticket(self, ticket_id: int) -> Ticket:
-        async with self.service.store.sessions() as session:
-            ticket = await TicketRepo(session).get(ticket_id)
-        assert ticket is not None
-        return ticket
-
-    @staticmethod
-    def unix_now() -> int:
-        return int(datetime.now(UTC).timestamp())
-
-
-@contextlib.asynccontextmanager
-async def run_service(fake: FakeWeCom, tmp_path: Path, **wecom_overrides: Any) -> AsyncIterator[Running]:
-    """linli's real service (store, pipeline, outbox, HTTP server) with the WeCom adapter on the fakes."""
-    fake.members |= {"ZhouJianGuo", "WuLiPing", "MaiGuoQiang", "resident1"}
-    fake.webhook_keys.add("hook-jjhy-a")
-    wecom = settings_for(fake, **{"webhooks": {GROUP: SecretStr("hook-jjhy-a")}, **wecom_overrides})
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
-        org_file=ORG,
-        http=HttpSettings(host="127.0.0.1", port=0),
-        wecom=wecom,
-    )
-    changed = asyncio.Condition()
-    results: list[FeedResult] = []
-    sent: list[OutboxItem] = []
-
-    def observed(item: OutboxItem) -> None:
-        sent.append(item)
-        asyncio.get_running_loop().create_task(_notify(changed))
-
-    async with open_store(settings) as store:
-        await import_org(store, ORG)
-        adapter = WeComAdapter(wecom, ws_sleep=ManualTime().sleep)
-        service = Service(settings, store, [adapter], observer=observed)
-
-        async def receive(msg: IncomingMessage) -> None:
-            results.append(await service.pipeline.feed(msg))
-            await _notify(changed)
-
-        service.receive = receive  # type: ignore[method-assign]
-        await service.start()
-        try:
-            yield Running(service, adapter, fake, f"http://127.0.0.1:{service.http_port}", results, changed, sent)
-        finally:
-            await service.stop()
+from tests.wecom.fake_ws import FakeGateway
+from tests.wecom.service import GROUP, Running, run_service
 
 
 @pytest.fixture
 async def running(fake: FakeWeCom, tmp_path: Path) -> AsyncIterator[Running]:
     async with run_service(fake, tmp_path) as service:
         yield service
-
-
-async def _notify(changed: asyncio.Condition) -> None:
-    async with changed:
-        changed.notify_all()
 
 
 async def test_resident_mention_in_a_group_becomes_a_ticket(running: Running) -> None:
@@ -280,7 +191,7 @@ def test_linli_run_starts_wecom_when_configured(fake: FakeWeCom) -> None:
 async def test_the_loop_over_the_long_connection(fake: FakeWeCom, gateway: FakeGateway, tmp_path: Path) -> None:
     """No public URL: the resident's @-mention and the leader's 接单 arrive over the socket, and both
     are answered over it; the group hears of the acceptance by its webhook."""
-    socket = {
+    socket: dict[str, Any] = {
         "aibot_token": SecretStr(""),
         "aibot_aes_key": SecretStr(""),
         "token": SecretStr(""),

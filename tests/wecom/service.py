@@ -1,0 +1,136 @@
+"""linli's real service on the WeCom fakes: store, pipeline, outbox, scheduler and HTTP server on 127.0.0.1.
+
+Shared by the end-to-end tests: callbacks are encrypted by wechatpy and posted to the service's own
+HTTP server; the outbox delivers through the WeCom adapter to ``FakeWeCom``. ``clock`` fixes the time
+the pipeline stamps on what it stores, so that the deadline sweep and the digest can be driven at
+chosen instants through ``service.scheduler`` instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+
+from bot.adapters.base import Adapter
+from bot.adapters.wecom.adapter import WeComAdapter
+from bot.app import Service, import_org, open_store
+from bot.message import IncomingMessage
+from bot.pipeline import FeedResult
+from config.schedule import ScheduleSettings
+from config.settings import HttpSettings, Settings
+from storage.models import OutboxItem, Ticket
+from storage.ticket_repo import TicketRepo
+from tests.wecom.conftest import settings_for
+from tests.wecom.fake_api import FakeWeCom
+from tests.wecom.fake_ws import ManualTime
+
+ORG = Path(__file__).resolve().parents[2] / "config" / "example-org.yaml"
+GROUP = "wrkSFfCgAAjiangjingA"  # 江景花园A座服务群, leaders 周建国 (ZhouJianGuo) and 吴丽萍 (WuLiPing)
+GROUP_HOOK = "hook-jjhy-a"
+MEMBERS = frozenset({"ZhouJianGuo", "WuLiPing", "MaiGuoQiang", "ChenZhiHua", "HuangMin", "resident1"})
+"""The example org's WeCom userids the fake knows: leaders of 江景花园A座, its branch secretary, the committee."""
+
+
+@dataclass
+class Running:
+    service: Service
+    adapter: WeComAdapter
+    fake: FakeWeCom
+    base: str
+    results: list[FeedResult]
+    changed: asyncio.Condition
+    sent: list[OutboxItem]
+
+    async def post(self, path: str, query: str, body: bytes) -> int:
+        async with aiohttp.ClientSession() as http, http.post(f"{self.base}{path}?{query}", data=body) as r:
+            return r.status
+
+    async def until(self, done: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait (without sleeping) until the pipeline or the outbox has made ``done()`` true."""
+        async with asyncio.timeout(within), self.changed:
+            await self.changed.wait_for(done)
+
+    async def callback(self, path: str, query: str, body: bytes) -> FeedResult:
+        """Post one callback, wait until the pipeline has handled it and the outbox has sent its replies."""
+        before = len(self.results)
+        assert await self.post(path, query, body) == 200
+        await self.until(lambda: len(self.results) > before)
+        result = self.results[before]
+        await self.until(lambda: set(result.outbox_ids) <= {item.id for item in self.sent})
+        return result
+
+    async def ticket(self, ticket_id: int) -> Ticket:
+        async with self.service.store.sessions() as session:
+            ticket = await TicketRepo(session).get(ticket_id)
+        assert ticket is not None
+        return ticket
+
+    @staticmethod
+    def unix_now() -> int:
+        return int(datetime.now(UTC).timestamp())
+
+
+@contextlib.asynccontextmanager
+async def run_service(
+    fake: FakeWeCom,
+    tmp_path: Path,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    org: Path = ORG,
+    schedule: ScheduleSettings | None = None,
+    webhooks: Mapping[str, str] | None = None,
+    extra_adapters: Sequence[Adapter] = (),
+    **wecom_overrides: Any,
+) -> AsyncIterator[Running]:
+    """linli's real service (store, pipeline, outbox, HTTP server) with the WeCom adapter on the fakes.
+
+    ``webhooks`` (chatid → key) are added to 江景花园A座's and made known to the fake.
+    """
+    fake.members |= MEMBERS
+    hooks = {GROUP: GROUP_HOOK, **(webhooks or {})}
+    fake.webhook_keys |= set(hooks.values())
+    wecom = settings_for(fake, **{"webhooks": {c: SecretStr(k) for c, k in hooks.items()}, **wecom_overrides})
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
+        org_file=org,
+        http=HttpSettings(host="127.0.0.1", port=0),
+        wecom=wecom,
+        schedule=schedule or ScheduleSettings(),
+    )
+    changed = asyncio.Condition()
+    results: list[FeedResult] = []
+    sent: list[OutboxItem] = []
+
+    def observed(item: OutboxItem) -> None:
+        sent.append(item)
+        asyncio.get_running_loop().create_task(_notify(changed))
+
+    async with open_store(settings) as store:
+        await import_org(store, org)
+        adapter_clock: dict[str, Any] = {"now": clock} if clock is not None else {}
+        adapter = WeComAdapter(wecom, ws_sleep=ManualTime().sleep, **adapter_clock)
+        service = Service(settings, store, [adapter, *extra_adapters], observer=observed)
+
+        async def receive(msg: IncomingMessage) -> None:
+            results.append(await service.pipeline.feed(msg, clock() if clock is not None else None))
+            await _notify(changed)
+
+        service.receive = receive  # type: ignore[method-assign]
+        await service.start()
+        try:
+            yield Running(service, adapter, fake, f"http://127.0.0.1:{service.http_port}", results, changed, sent)
+        finally:
+            await service.stop()
+
+
+async def _notify(changed: asyncio.Condition) -> None:
+    async with changed:
+        changed.notify_all()
