@@ -73,6 +73,8 @@ class RuleClassifier:
                 by_word.setdefault(word, []).append(position)
         self._by_word = {word: tuple(positions) for word, positions in by_word.items()}
         self._near_sets = [frozenset(rule.near) for rule in ruleset.rules]
+        # words of the voting rules: such a token is not searched for shorter rule words inside it
+        self._whole = frozenset(word for rule in ruleset.rules if rule.signal is None for word in rule.words)
 
     @property
     def path(self) -> Path:
@@ -99,12 +101,13 @@ class RuleClassifier:
         word of two or more characters also matches at the start or end of a longer token.
         """
         found: dict[str, list[tuple[int, int]]] = {}
-        vocab, max_word, prefixes = self._vocab, self._max_word, self._prefixes
+        vocab, max_word, prefixes, whole = self._vocab, self._max_word, self._prefixes, self._whole
         count = len(tokens)
         for start in range(count):
             token = tokens[start]
             size = len(token)
-            if size >= 3 and not token.isascii():
+            # a token that is itself a voting rule's word means what that rule says: 打不着火 is not 着火
+            if size >= 3 and not token.isascii() and token not in whole:
                 for cut in range(2, min(size, max_word + 1)):
                     head, tail = token[:cut], token[size - cut :]
                     if head in vocab:
@@ -127,20 +130,30 @@ class RuleClassifier:
             token = tokens[index]
             if token in _CLAUSE_BREAKS:
                 return False
-            if token in negation:
+            if token in negation and not _a_not_a(tokens, index):
                 return True
         return False
 
     def _near(
-        self, rule: Rule, near: frozenset[str], found: dict[str, list[tuple[int, int]]], start: int, end: int
+        self,
+        rule: Rule,
+        near: frozenset[str],
+        found: dict[str, list[tuple[int, int]]],
+        tokens: list[str],
+        start: int,
+        end: int,
     ) -> bool:
         window = rule.window
         for word, spans in found.items():
             if word in near:
                 for near_start, near_end in spans:
                     close = near_start - end <= window and start - near_end <= window
-                    if close and (near_start, near_end) != (start, end):
-                        return True
+                    if not close or (near_start, near_end) == (start, end):
+                        continue
+                    # 门没有坏: a negated companion word does not confirm the rule
+                    if rule.negatable and self._negated(tokens, near_start):
+                        continue
+                    return True
         return False
 
     def _fires(
@@ -153,7 +166,7 @@ class RuleClassifier:
         negated = False
         for word in words:
             for start, end in found[word]:
-                if near and not self._near(rule, near, found, start, end):
+                if near and not self._near(rule, near, found, tokens, start, end):
                     continue
                 if rule.negatable and self._negated(tokens, start):
                     negated = True
@@ -237,10 +250,13 @@ class RuleClassifier:
             scores[_MAJOR] *= factor
             urgent_score *= factor
             reasons.append("@damped")
-        if "recurrence" in active and scores[_TRIVIAL] + scores[_MAJOR] > 0:
-            scores[_MAJOR] += scores[_TRIVIAL] + settings.recurrence_bonus
-            scores[_TRIVIAL] = 0.0
-            reasons.append("@recurrence")
+        for escalator in ("recurrence", "council"):
+            # reported again and again, or put to the residents' council: a major issue
+            if escalator in active and scores[_TRIVIAL] + scores[_MAJOR] > 0:
+                scores[_MAJOR] += scores[_TRIVIAL] + settings.recurrence_bonus
+                scores[_TRIVIAL] = 0.0
+                reasons.append(f"@{escalator}")
+                break
 
         noise_total = scores[_NOISE] + settings.noise_prior
         problem = scores[_TRIVIAL] + scores[_MAJOR]
@@ -276,6 +292,17 @@ class RuleClassifier:
             negated=tuple(negated),
         )
         return decision, explanation
+
+
+def _a_not_a(tokens: list[str], index: int) -> bool:
+    """要不要, 有没有, 是不是, 好不好: the negation at ``index`` only asks a question."""
+    token = tokens[index]
+    if index == 0 or token[0] not in "不没":
+        return False
+    before = tokens[index - 1]
+    if len(token) > 1:
+        return before == token[1:]
+    return index + 1 < len(tokens) and tokens[index + 1] == before
 
 
 def load_classifier(

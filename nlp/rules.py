@@ -26,6 +26,7 @@ SIGNALS = frozenset(
         "resolved",  # the problem is over: 修好了, 来电了, 搞定了, 误报
         "relapse",  # ...but it came back: 又坏了, 还是不行
         "recurrence",  # reported again and again without result: 反映了多次, 三个月了
+        "council",  # asks the residents to decide together: 议事会, 开会商量, 大家表决
         "household",  # about one home: 我家, 家里
         "collective",  # about a whole building or estate: 整栋, 全小区, 大家都
         "question",  # asks for an answer: 请问, 怎么, 在哪, ?

@@ -108,3 +108,61 @@ def test_empty_and_decorations_are_noise(classifier: RuleClassifier) -> None:
         decision = decide(classifier, text)
         assert decision.kind is Kind.NOISE
         assert not decision.urgent
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "urgent", "domain"),
+    [
+        # written for the generalisation pass of issue 3; none of these is in a corpus
+        ("厨房里一股臭鸡蛋味，越来越浓", Kind.MAJOR, True, Domain.SAFETY),
+        ("轰的一声巨响，好像是6栋厨房爆炸了", Kind.MAJOR, True, Domain.SAFETY),
+        ("有人从12楼往下泼水，淋到路过的阿姨", Kind.MAJOR, True, Domain.SAFETY),
+        ("对面阿伯喺屋企大叫救命", Kind.MAJOR, True, Domain.OTHER),
+        ("3号梯关着一个送外卖的小哥，出不去", Kind.MAJOR, True, Domain.SAFETY),
+        ("7栋外墙的瓷砖松动了好几块", Kind.MAJOR, False, Domain.SAFETY),
+        ("最近有人冒充社区工作人员上门收钱，好多老人被骗", Kind.MAJOR, False, Domain.SAFETY),
+        ("楼顶的消防水泵坏了半年没人修", Kind.MAJOR, False, Domain.SAFETY),
+        ("我们这几栋楼的老人补贴都没发，找谁问", Kind.MAJOR, False, Domain.POLICY),
+        ("有只黄色的狗不拴绳，在花园追小孩", Kind.TRIVIAL, False, Domain.DISPUTE),
+        ("单位要开居住证明，社区哪天可以盖章", Kind.TRIVIAL, False, Domain.POLICY),
+        ("饭后的菜叶是厨余垃圾吗", Kind.TRIVIAL, False, Domain.SANITATION),
+        ("我只狗走失咗，白色嘅，有冇人见到", Kind.TRIVIAL, False, Domain.OTHER),
+        ("这首歌最近好火，大家听过没有", Kind.NOISE, False, None),
+        ("转自公众号：家里燃气泄漏的正确处理方法", Kind.NOISE, False, None),
+        ("包修包通，专业防水补漏三十年", Kind.NOISE, False, None),
+    ],
+)
+def test_generalisation_concepts(
+    classifier: RuleClassifier, text: str, kind: Kind, urgent: bool, domain: Domain | None
+) -> None:
+    decision = decide(classifier, text)
+    assert (decision.kind, decision.urgent) == (kind, urgent), decision
+    if domain is not None:
+        assert decision.domain is domain, decision
+
+
+def test_a_not_a_question_is_not_a_negation(classifier: RuleClassifier) -> None:
+    # 要不要换物业 asks whether to change the property company; it does not refuse to
+    decision = decide(classifier, "物业太差了，业主们要不要换物业")
+    assert decision.kind is Kind.MAJOR
+    assert decide(classifier, "不要换物业，现在这家挺好的").kind is Kind.NOISE
+
+
+def test_a_negated_companion_word_does_not_confirm_a_rule(classifier: RuleClassifier) -> None:
+    assert decide(classifier, "单元门没有坏，是你刷错了吧").kind is Kind.NOISE
+    assert decide(classifier, "单元门坏了，关不上").kind is Kind.TRIVIAL
+
+
+def test_a_rule_word_is_not_searched_for_shorter_alarming_words(classifier: RuleClassifier) -> None:
+    # 打不着火 is a fault of a stove; the 着火 inside it is not a fire
+    decision = decide(classifier, "燃气灶打不着火了，想找师傅看看")
+    assert decision.kind is Kind.TRIVIAL
+    assert not decision.urgent
+
+
+def test_asking_the_council_makes_it_a_major_issue(classifier: RuleClassifier) -> None:
+    alone = decide(classifier, "楼下广场舞音响太大声了")
+    council = decide(classifier, "楼下广场舞音响太大声了，希望议事会定个时间规矩")
+    assert alone.kind is Kind.TRIVIAL
+    assert council.kind is Kind.MAJOR
+    assert "@council" in council.rules

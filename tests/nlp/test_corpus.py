@@ -44,6 +44,14 @@ def test_corpus_is_large_and_written_like_real_groups(dev: list[Example], test_s
     assert sum(bool(ENGLISH.search(t)) for t in texts) / n >= 0.05
 
 
+def test_dev_holds_the_blind_written_set_as_tuning_data(dev: list[Example]) -> None:
+    # issue 3: 450 messages written before reading the rules measured generalisation once, then joined dev
+    assert len(dev) >= 1181
+    fresh = [e for e in dev if e.id.startswith("f")]
+    assert len(fresh) >= 450
+    assert not (DATA / "fresh.jsonl").exists(), "the fresh set is tuning data now; do not keep a held-out copy"
+
+
 def test_labels_follow_the_conventions(dev: list[Example], test_split: list[Example]) -> None:
     for example in dev + test_split:
         assert not example.urgent or example.kind is Kind.MAJOR, example.id
