@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.app import Service, default_adapters, import_org, open_store
 from config.settings import Settings
-from storage.models import OutboxItem, Ticket, TicketEvent
+from storage.models import Message, OutboxItem, Ticket, TicketEvent
 from storage.ticket_repo import TicketRepo
 from tests.conftest import EXAMPLE_ORG
 from tests.wechaty.conftest import fast_settings
@@ -88,6 +88,13 @@ async def queued(service: Service, ticket_id: int) -> list[OutboxItem]:
             select(OutboxItem).where(OutboxItem.ticket_id == ticket_id).order_by(OutboxItem.id)
         )
         return list(rows)
+
+
+async def stored(service: Service) -> dict[str, str]:
+    """Every message the core received and stored: message id -> content type."""
+    async with service.store.sessions() as session:
+        rows = await session.execute(select(Message.message_id, Message.content_type).order_by(Message.id))
+        return {str(mid): str(kind) for mid, kind in rows.all()}
 
 
 def to(peer: Peer, conversation: str, since: int = 0) -> list[Event]:
