@@ -56,9 +56,10 @@ class WechatySettings(BaseModel):
     """start() fails with AdapterStartError if the account has not logged in by then."""
     send_wait_seconds: float = Field(default=10.0, ge=0)
     """How long a send waits for a lost connection to come back before raising SendError."""
-    forward_content_types: list[str] = Field(default_factory=lambda: ["text"])
-    """Kinds of inbound message handed to the core; others are logged and dropped. Add e.g. "voice"
-    to let the core answer voice messages (they arrive with empty text and that content_type)."""
+    forward_content_types: list[str] = Field(default_factory=lambda: ["text", "image", "voice"])
+    """Kinds of inbound message handed to the core; others (stickers, video, files, links…) are logged
+    and dropped. Images and voice arrive with empty text and that content_type: the core attaches a
+    photo to the sender's recent report and asks for text in answer to a voice message."""
 
     @property
     def enabled(self) -> bool:

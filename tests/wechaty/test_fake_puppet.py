@@ -121,27 +121,43 @@ async def test_own_and_non_text_messages_are_logged_and_not_fed(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bot.adapters.wechaty")
     puppet.post(from_id=SELF, room_id=ROOM, text="我是机器人")
-    puppet.post(from_id="c-zhao", room_id=ROOM, type=MessageType.MESSAGE_TYPE_AUDIO, text="<voice/>")
+    puppet.post(from_id="c-zhao", room_id=ROOM, type=MessageType.MESSAGE_TYPE_VIDEO, text="<video/>")
     puppet.post(from_id="c-zhao", room_id=ROOM, type=MessageType.MESSAGE_TYPE_RECALLED)
     last = puppet.post(from_id="c-zhao", room_id=ROOM, text="好")
     await inbox.wait_for(lambda m: m.message_id == last)
     assert [m.message_id for m in inbox.messages] == [last]
     assert "ignoring our own message" in caplog.text
-    assert "ignoring a voice message" in caplog.text
+    assert "ignoring a video message" in caplog.text
     assert "ignoring a recalled message" in caplog.text
     assert adapter.health()["ignored"] == 3
 
 
-async def test_voice_is_forwarded_with_its_content_type_when_configured(puppet: RecordingPuppet, inbox: Inbox) -> None:
-    settings = fast_settings("", forward_content_types=["text", "voice"])
-    adapter = WechatyAdapter(settings, puppet_factory=lambda: puppet)
+async def test_images_and_voice_are_forwarded_by_default_with_empty_text(
+    adapter: WechatyAdapter, puppet: RecordingPuppet, inbox: Inbox
+) -> None:
+    voice = puppet.post(from_id="c-zhao", room_id=ROOM, type=MessageType.MESSAGE_TYPE_AUDIO, text="<msg/>")
+    image = puppet.post(from_id="c-zhao", room_id=ROOM, type=MessageType.MESSAGE_TYPE_IMAGE, text="<img/>")
+    await inbox.wait_count(2)
+    assert [(m.message_id, m.content_type, m.text) for m in inbox.messages] == [
+        (voice, "voice", ""),
+        (image, "image", ""),
+    ]
+
+
+async def test_forward_content_types_can_narrow_to_text(
+    puppet: RecordingPuppet, inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.adapters.wechaty")
+    adapter = WechatyAdapter(fast_settings("", forward_content_types=["text"]), puppet_factory=lambda: puppet)
     await adapter.start(inbox.feed)
     try:
-        mid = puppet.post(from_id="c-zhao", room_id=ROOM, type=MessageType.MESSAGE_TYPE_AUDIO, text="<msg/>")
-        got = await inbox.wait_for(lambda m: m.message_id == mid)
+        puppet.post(from_id="c-zhao", room_id=ROOM, type=MessageType.MESSAGE_TYPE_AUDIO, text="<msg/>")
+        last = puppet.post(from_id="c-zhao", room_id=ROOM, text="好")
+        await inbox.wait_for(lambda m: m.message_id == last)
     finally:
         await adapter.stop()
-    assert (got.content_type, got.text) == ("voice", "")
+    assert [m.message_id for m in inbox.messages] == [last]
+    assert "ignoring a voice message" in caplog.text
 
 
 async def test_a_failing_core_does_not_stop_the_adapter(puppet: RecordingPuppet, inbox: Inbox) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -163,3 +164,21 @@ async def test_two_adapters_one_after_another_in_one_process(world: Peer, inbox:
         finally:
             await adapter.stop()
     assert [e["text"] for e in world.sent()] == ["@王阿姨\u2005回复0", "@王阿姨\u2005回复1"]
+
+
+async def test_messages_said_around_the_attach_arrive_in_the_order_they_were_said(world: Peer, inbox: Inbox) -> None:
+    # The peer holds what is said before a bot attaches and delivers it shortly after the attach; what
+    # is said in between must queue behind that backlog, or the bot reads the two out of order.
+    before = await world.say(**{"from": WANG, "room": ROOM, "text": "先说的"})
+    mark = len(world.events)
+    adapter = WechatyAdapter(fast_settings(world.endpoint))
+    starting = asyncio.create_task(adapter.start(inbox.feed))
+    try:
+        await world.wait_for(lambda e: e["event"] == "attached", since=mark)
+        after = [await world.say(**{"from": WANG, "room": ROOM, "text": f"后说的{n}"}) for n in range(3)]
+        await starting
+        await inbox.wait_count(4)
+    finally:
+        await adapter.stop()
+        starting.cancel()
+    assert [m.message_id for m in inbox.messages] == [before, *after]

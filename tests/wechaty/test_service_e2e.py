@@ -13,21 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import Service, default_adapters, import_org, open_store
-from config.settings import Settings
+from bot.app import Service
 from storage.models import Ticket
-from storage.ticket_repo import TicketRepo
-from tests.conftest import EXAMPLE_ORG
-from tests.wechaty.conftest import TOKEN, fast_settings
+from tests.wechaty.conftest import TOKEN
 from tests.wechaty.peer import Peer, free_port
+from tests.wechaty.service import BRANCH, COMMITTEE, LEADER, RESIDENT, ROOM, running_service, tickets, to
 
 pytest.importorskip("wechaty_puppet_service", reason="the wechaty extra is not installed")
 
-ROOM = "20001@chatroom"  # bound to 时代城3栋 (sdc-3) in config/example-org.yaml
-RESIDENT = "c-wang"
-LEADER = "wxid_li21"  # 李杏珊, 党员楼长 of 时代城3栋
-BRANCH = "wxid_tan11"  # 谭丽娟, 时代城小区党支部书记
-COMMITTEE = ("wxid_chen01", "wxid_huang02")  # 社区党委
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -42,36 +35,13 @@ def run_env(tmp_path: Path, **values: str) -> dict[str, str]:
 
 @pytest.fixture
 async def service(peer: Peer, tmp_path: Path) -> AsyncIterator[Service]:
-    await peer.contact(RESIDENT, "王阿姨")
-    for contact_id, name in ((LEADER, "李杏珊"), (BRANCH, "谭丽娟"), (COMMITTEE[0], "陈志华"), (COMMITTEE[1], "黄敏")):
-        await peer.contact(contact_id, name)
-    await peer.room(ROOM, "时代城3栋业主群", [RESIDENT, LEADER])
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
-        wechaty=fast_settings(peer.endpoint),
-    )
-    async with open_store(settings) as store:
-        await import_org(store, EXAMPLE_ORG)
-        running = Service(settings, store, default_adapters(settings))  # the wiring `linli run` uses
-        await running.start(http=False)
-        try:
-            yield running
-        finally:
-            await running.stop()
-
-
-async def tickets(service: Service) -> list[Ticket]:
-    async with service.store.sessions() as session:
-        return list(await TicketRepo(session).list())
+    async with running_service(peer, tmp_path) as running:
+        yield running
 
 
 async def ticket_count(service: Service) -> int:
     async with service.store.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
-
-
-def to(peer: Peer, conversation: str) -> list[dict[str, object]]:
-    return [e for e in peer.sent() if e["conversation"] == conversation]
 
 
 async def test_the_service_runs_the_wechaty_adapter(service: Service) -> None:

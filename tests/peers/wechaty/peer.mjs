@@ -13,7 +13,8 @@
 //   {"cmd":"restart","down_ms":300,"replay":2}   drop every connection, come back on the same port with
 //       fresh puppet state, re-deliver the last `replay` messages with their original ids
 //   {"cmd":"quit"}
-// Messages said while no bot is attached wait and are delivered when it attaches (pitfall 9).
+// Messages said while no bot is attached wait and are delivered when it attaches (pitfall 9), in the
+// order they were said: until that backlog is out, later messages queue behind it.
 //
 // stdout, one JSON object per line:
 //   {"event":"listening","port":…}  {"event":"attached"}  {"event":"detached"}  {"event":"login","id":…}
@@ -65,6 +66,7 @@ let mocker
 let puppet
 let server
 let attached = false
+let flushed = false // the backlog of the current attachment has been delivered
 let replayOnAttach = []
 
 function buildWorld () {
@@ -136,9 +138,10 @@ function say (cmd) {
     payload.listenerId = cmd.to || selfId
   }
   journal.push(payload)
-  if (attached) deliver(payload)
+  const now = attached && flushed
+  if (now) deliver(payload)
   else pending.push(payload)
-  emit({ event: 'said', id: payload.id, queued: !attached })
+  emit({ event: 'said', id: payload.id, queued: !now })
 }
 
 async function startServer () {
@@ -158,6 +161,7 @@ setInterval(() => {
   const now = !!puppet && puppet.listenerCount('message') > 0
   if (now && !attached) {
     attached = true
+    flushed = false
     emit({ event: 'attached' })
     // give the client a moment to read the replayed login before the backlog
     setTimeout(() => {
@@ -170,18 +174,21 @@ setInterval(() => {
         const backlog = pending
         pending = []
         for (const p of backlog) deliver(p)
+        flushed = true
       } catch (e) {
         emit({ event: 'error', message: String(e && e.stack || e) })
       }
     }, 50)
   } else if (!now && attached) {
     attached = false
+    flushed = false
     emit({ event: 'detached' })
   }
 }, 20).unref()
 
 async function restart (cmd) {
   attached = false
+  flushed = false
   emit({ event: 'detached' })
   const old = server
   server = undefined
