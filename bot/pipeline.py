@@ -10,12 +10,13 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from bot.context import Context
 from bot.message import DirectMessage, IncomingMessage, OutgoingMessage, Say, SendImage
@@ -65,6 +66,17 @@ def clean_text(text: str, limit: int) -> tuple[str, bool]:
     if len(text) > limit:
         return text[:limit], True
     return text, False
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """The database is down or the connection broke (not a bad statement): worth waiting and retrying."""
+    if isinstance(exc, IntegrityError):
+        return False
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OSError)
 
 
 @dataclass(frozen=True)
@@ -118,16 +130,36 @@ class Pipeline:
         # One message at a time per process keeps SQLite writes from contending with each other.
         async with self._lock:
             try:
-                result = await self._process(msg, truncated, now)
+                result = await self._patiently(lambda: self._process(msg, truncated, now))
             except IntegrityError:
                 log.info("duplicate message %s:%s ignored", msg.platform, msg.message_id)
                 return FeedResult(stored=False, duplicate=True)
-            except Exception:
+            except Exception as exc:
+                if database_unreachable(exc):
+                    log.error("database unreachable; message %s:%s not stored", msg.platform, msg.message_id)
+                    raise
                 log.exception("handling %s:%s failed; storing the message alone", msg.platform, msg.message_id)
-                result = await self._store_only(msg, truncated)
+                result = await self._patiently(lambda: self._store_only(msg, truncated))
         if result.outbox_ids and self.on_commit is not None:
             self.on_commit()
         return result
+
+    async def _patiently(self, attempt: Callable[[], Awaitable[FeedResult]]) -> FeedResult:
+        """Run ``attempt`` again while the database is unreachable, for up to ``database_retry_seconds``."""
+        async for retry in AsyncRetrying(
+            retry=retry_if_exception(database_unreachable),
+            wait=wait_exponential(multiplier=0.5, max=10),
+            stop=stop_after_delay(self.settings.database_retry_seconds),
+            before_sleep=lambda state: log.warning(
+                "database unreachable (%s); retrying (attempt %d)",
+                state.outcome.exception() if state.outcome else "?",
+                state.attempt_number,
+            ),
+            reraise=True,
+        ):
+            with retry:
+                return await attempt()
+        raise AssertionError("unreachable: tenacity either returns or re-raises")
 
     async def _store_only(self, msg: IncomingMessage, truncated: bool) -> FeedResult:
         try:

@@ -187,6 +187,8 @@ class Settings(BaseSettings):
     org_file: Path | None = None
     timezone: str = "Asia/Shanghai"
     max_message_chars: int = Field(default=10_000, gt=0)
+    database_retry_seconds: float = Field(default=120, ge=0)
+    """How long an inbound message waits for a database that has gone away before it is given up."""
     http: HttpSettings = HttpSettings()
     wechaty: WechatySettings = WechatySettings()
     wecom: WeComSettings = WeComSettings()

@@ -66,34 +66,34 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        port = _free_port()
-        subprocess.run(
-            [
-                *as_user,
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(datadir),
-                "-l",
-                str(root / "log"),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        server = cls(bindir, datadir, port, as_user)
+        server = cls(bindir, datadir, _free_port(), as_user)
+        server.resume()
+        return server
+
+    def resume(self) -> None:
+        """Start (or start again, on the same port and data) and wait until it accepts connections."""
+        root = self.datadir.parent
+        options = f"-p {self.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg_ctl("-l", str(root / "log"), "-w", "-t", "60", "-o", options, "start")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return server
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("PostgreSQL did not start")
+
+    def pause(self) -> None:
+        """Stop the server as if the database went away; ``resume`` brings it back with its data."""
+        self._pg_ctl("-m", "fast", "-w", "stop")
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args],
+            check=True,
+            capture_output=True,
+        )
 
     def fresh_database_url(self) -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"

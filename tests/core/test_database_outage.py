@@ -1,0 +1,63 @@
+"""A database that goes away for a while loses nothing: the message waits and is stored when it is back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from bot.adapters.simulated import SimulatedAdapter
+from bot.app import Service, import_org, open_store
+from bot.pipeline import database_unreachable
+from config.settings import Settings
+from storage.models import Message, Ticket
+from tests.conftest import EXAMPLE_ORG, Chat
+from tests.postgres import PostgresServer
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_message_during_an_outage_is_stored_when_the_database_returns(own_postgres: PostgresServer) -> None:
+    settings = Settings(database_url=own_postgres.fresh_database_url(), database_retry_seconds=60)
+    async with open_store(settings) as store:
+        await import_org(store, EXAMPLE_ORG)
+        adapter = SimulatedAdapter()
+        service = Service(settings, store, [adapter])
+        chat = Chat("sim-sdc-3")
+        await service.feed(chat.msg("r-1", "门口垃圾没人收"))
+
+        await asyncio.to_thread(own_postgres.pause)
+        pending = asyncio.create_task(service.feed(chat.msg("r-2", "6楼走廊灯坏了")))
+        await asyncio.sleep(2)  # the message is waiting for the database, not lost
+        assert not pending.done()
+        await asyncio.to_thread(own_postgres.resume)
+        result = await asyncio.wait_for(pending, timeout=60)
+
+        assert result.stored
+        async with store.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(Message)) == 2
+            assert await session.scalar(select(func.count()).select_from(Ticket)) == 2
+        await service.stop()
+
+
+async def test_an_outage_longer_than_the_patience_is_reported_not_swallowed(own_postgres: PostgresServer) -> None:
+    settings = Settings(database_url=own_postgres.fresh_database_url(), database_retry_seconds=1)
+    async with open_store(settings) as store:
+        service = Service(settings, store, [SimulatedAdapter()])
+        await asyncio.to_thread(own_postgres.pause)
+        try:
+            with pytest.raises((OSError, DBAPIError)) as caught:
+                await service.feed(Chat("sim-sdc-3").msg("r-1", "6楼走廊灯坏了"))
+            assert database_unreachable(caught.value)
+        finally:
+            await asyncio.to_thread(own_postgres.resume)
