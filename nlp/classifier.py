@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlp.decision import Decision, Domain, Kind
-from nlp.normalise import ColloquialMapError, Normaliser, read_colloquial_map
+from nlp.normalise import ColloquialMapError, Normaliser, read_colloquial_map, split_quoted_reply
 from nlp.rules import Rule, RulesError, RuleSet, load_rules
 from nlp.tokenise import Segmenter
 
@@ -35,7 +35,7 @@ DEFAULT_USER_DICT = CONFIG_DIR / "userdict.txt"
 
 # Tokens that end a clause: negation and adjacency never cross them.
 _CLAUSE_BREAKS = frozenset(",.!?;:~。、…，！？；：()（）【】[]\"'“”‘’ \n\t-/|")
-_DAMPERS = ("notice", "ad", "forward", "resolved")
+_DAMPERS = ("notice", "ad", "forward", "poll", "resolved")
 # Enum member lookups are slow on Python 3.11; the hot path uses these.
 _NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
 
@@ -158,8 +158,9 @@ class RuleClassifier:
 
     def _fires(
         self, position: int, words: list[str], tokens: list[str], found: dict[str, list[tuple[int, int]]]
-    ) -> tuple[int, bool]:
-        """(how many distinct words of the rule fired, whether one was seen but negated)."""
+    ) -> tuple[int, bool, int]:
+        """(how many distinct words of the rule fired, whether one was seen but negated, the last
+        token where one fired, or -1)."""
         rule = self.ruleset.rules[position]
         near = self._near_sets[position]
         spans: set[tuple[int, int]] = set()
@@ -173,9 +174,19 @@ class RuleClassifier:
                     continue
                 spans.add((start, end))  # 好几年 and its tail 几年 on the same token count once
                 break
-        return len(spans), negated and not spans
+        last = max((end for _, end in spans), default=-1)
+        return len(spans), negated and not spans, last
 
     def _classify(self, text: str, explain: bool) -> tuple[Decision, Explanation | None]:
+        # A quoted reply is the writer's reply; the quoted message counts only when the reply agrees
+        # with it (「三楼有煤气味?」 - 真的有, 好浓).
+        quoted, reply = split_quoted_reply(text)
+        decision, explanation, active = self._classify_text(reply, explain)
+        if quoted and "confirm" in active:
+            decision, explanation, _ = self._classify_text(f"{quoted}。{reply}", explain)
+        return decision, explanation
+
+    def _classify_text(self, text: str, explain: bool) -> tuple[Decision, Explanation | None, set[str]]:
         settings = self._settings
         normalised = self._normalise(text)
         tokens = self._segmenter.cut(normalised)
@@ -190,28 +201,40 @@ class RuleClassifier:
         fired: list[Rule] = []
         negated: list[str] = []
         signal_sum: dict[str, float] = {}
+        signal_last: dict[str, int] = {}
         for position in sorted(candidates):
             rule = rules[position]
-            hits, was_negated = self._fires(position, candidates[position], tokens, found)
+            hits, was_negated, last = self._fires(position, candidates[position], tokens, found)
             if hits:
                 fired.append(rule)
                 if rule.signal is not None:  # cues add up word by word; votes count once per rule
                     signal_sum[rule.signal] = signal_sum.get(rule.signal, 0.0) + rule.weight * hits
+                    signal_last[rule.signal] = max(signal_last.get(rule.signal, -1), last)
             elif was_negated:
                 negated.append(rule.id)
         if "?" in normalised:
             signal_sum["question"] = signal_sum.get("question", 0.0) + settings.signal_threshold
         active = {name for name, total in signal_sum.items() if total >= settings.signal_threshold}
-        if "relapse" in active or "question" in active:
-            # "修好了又坏了" and "什么时候恢复?" are not resolved; notices do not ask questions.
-            active.discard("resolved")
-            active.discard("notice")
+        if "relapse" in active:
+            active.discard("resolved")  # 修好了又坏了
+        if "question" in active:
+            # 什么时候恢复? asks about the fix; 没水? 我这里正常 and 停电是跳闸了吗? 现在好了 ask, then
+            # answer in a later clause: resolved stands when it follows the last question mark and no
+            # question word does.
+            marks = [index for index, token in enumerate(tokens) if "?" in token]
+            answered = bool(marks) and signal_last.get("resolved", -1) > marks[-1] >= signal_last.get("question", -1)
+            if not answered:
+                active.discard("resolved")
+            active.discard("notice")  # notices do not ask questions; polls do (their own signal)
 
         scores = {_NOISE: 0.0, _TRIVIAL: 0.0, _MAJOR: 0.0}
         urgent_score = 0.0
         votes: list[tuple[Kind, Domain, float]] = []
         reasons: list[str] = []
         single_home = "household" in active and "collective" not in active
+        # 大家好 … 谢谢大家 round a long report: the courtesy does not make it chat
+        long_message = 0 < settings.long_message <= len(normalised)
+        courtesy = settings.long_courtesy if long_message else 1.0
         for rule in fired:
             if rule.signal is not None:
                 reasons.append(rule.id)
@@ -234,7 +257,7 @@ class RuleClassifier:
                 reasons.append(f"{rule.id}@collective")
             else:
                 reasons.append(rule.id)
-            scores[kind] += rule.weight
+            scores[kind] += rule.weight * courtesy if kind is _NOISE else rule.weight
             if rule.domain is not None:
                 votes.append((kind, rule.domain, rule.weight))
             if rule.urgent and kind is _MAJOR:
@@ -283,7 +306,7 @@ class RuleClassifier:
         confidence = winner / total if total > 0 else 1.0
         decision = Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons))
         if not explain:
-            return decision, None
+            return decision, None, active
         explanation = Explanation(
             normalised=normalised,
             tokens=tuple(tokens),
@@ -291,7 +314,7 @@ class RuleClassifier:
             signals={name: round(total, 3) for name, total in sorted(signal_sum.items())},
             negated=tuple(negated),
         )
-        return decision, explanation
+        return decision, explanation, active
 
 
 def _a_not_a(tokens: list[str], index: int) -> bool:

@@ -4,6 +4,7 @@ Steps, in order: drop lone surrogates, truncate, NFKC (full-width to half-width)
 zero-width characters to spaces, @mentions and WeChat sticker codes (``[强]``) out, emoji out,
 lower-case, traditional to simplified with OpenCC, Cantonese and English chat forms to Mandarin from
 a data file, repeated punctuation folded, spaces collapsed. Pure and cheap: no I/O after construction.
+``split_quoted_reply`` separates WeChat's quoted reply form, so the classifier can read the reply.
 """
 
 from __future__ import annotations
@@ -27,6 +28,20 @@ _EMOJI = re.compile(
 )
 _REPEATED_PUNCT = re.compile(r"([!?,.~。、…\-=*#+])\1+")
 _SPACES = re.compile(r"\s+")
+# WeChat's reply form: the quoted message in corner brackets, a line of dashes, then the reply.
+_QUOTED_REPLY = re.compile(r"\A\s*「[^」]{0,2000}」[ \t]*\r?\n[ \t]*(?:[-－—–][ \t]*){3,}(?:\r?\n|\Z)")
+
+
+def split_quoted_reply(text: str) -> tuple[str, str]:
+    """WeChat's reply form -- ``「name: quoted text」``, a line of dashes, the reply -- as
+    (quoted text, reply); ``("", text)`` for any other message. Only the reply is the writer's."""
+    if not isinstance(text, str) or not text.lstrip().startswith("「"):
+        return "", text
+    match = _QUOTED_REPLY.match(text)
+    if match is None:
+        return "", text
+    quoted = match.group(0).strip()
+    return quoted[1 : quoted.index("」")], text[match.end() :]
 
 
 class ColloquialMapError(ValueError):

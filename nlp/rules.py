@@ -23,6 +23,8 @@ SIGNALS = frozenset(
         "notice",  # posted by the property company or committee: 通知, 温馨提示, 届时
         "ad",  # advertising: 专业疏通, 价格优惠, 加微信
         "forward",  # forwarded article or video: 转发, 分享, 公众号
+        "confirm",  # a reply that agrees with the message it quotes: 我家也是, 真的有
+        "poll",  # a vote or sign-up put to the group: 投票:, 回1 (asks questions, still not a report)
         "resolved",  # the problem is over: 修好了, 来电了, 搞定了, 误报
         "relapse",  # ...but it came back: 又坏了, 还是不行
         "recurrence",  # reported again and again without result: 反映了多次, 三个月了
@@ -64,6 +66,8 @@ SETTING_KEYS = frozenset(
         "recurrence_bonus",
         "damping",
         "default_domain",
+        "long_message",
+        "long_courtesy",
     }
 )
 TOP_KEYS = frozenset({"version", "settings", "negation", "rules"})
@@ -103,6 +107,10 @@ class RuleSettings:
     recurrence_bonus: float = 1.0
     damping: tuple[tuple[str, float], ...] = ()
     default_domain: Domain = Domain.OTHER
+    # in a message of at least ``long_message`` characters, noise votes count ``long_courtesy`` times:
+    # 大家好 … 谢谢大家 wrapped round a report does not make it chat (0 = off)
+    long_message: int = 0
+    long_courtesy: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +297,12 @@ class _Reader:
             else defaults.recurrence_bonus,
             damping=tuple(damping),
             default_domain=domain,
+            long_message=self.integer(values["long_message"], "long_message", 0, 1_000_000)
+            if "long_message" in values
+            else defaults.long_message,
+            long_courtesy=self.number(values["long_courtesy"], "long_courtesy", 0.0, 1.0)
+            if "long_courtesy" in values
+            else defaults.long_courtesy,
         )
 
     def domain(self, node: yaml.Node) -> Domain:

@@ -166,3 +166,57 @@ def test_asking_the_council_makes_it_a_major_issue(classifier: RuleClassifier) -
     assert alone.kind is Kind.TRIVIAL
     assert council.kind is Kind.MAJOR
     assert "@council" in council.rules
+
+
+def test_a_quoted_message_is_not_the_writers_report(classifier: RuleClassifier) -> None:
+    quoted = "「王姐：三楼是不是有煤气味？」\n- - - - - - - - - - - - - - -\n没闻到，我刚从三楼下来"
+    assert decide(classifier, quoted).kind is Kind.NOISE
+    confirmed = "「王姐：三楼是不是有煤气味？」\n- - - - - - - - - - - - - - -\n真的有，好浓，快叫燃气公司"
+    assert decide(classifier, confirmed).urgent
+
+
+def test_an_answered_question_keeps_its_answer(classifier: RuleClassifier) -> None:
+    assert decide(classifier, "又停电？我这边正常啊").kind is Kind.NOISE
+    assert decide(classifier, "水停了吗？刚才停了一下，现在好了").kind is Kind.NOISE
+    assert decide(classifier, "停水了，请问什么时候恢复？").kind is not Kind.NOISE
+
+
+def test_a_poll_asks_questions_but_reports_nothing(classifier: RuleClassifier) -> None:
+    assert decide(classifier, "【投票】元宵游园会想玩什么？回1猜灯谜，回2包汤圆").kind is Kind.NOISE
+
+
+def test_courtesy_round_a_long_report_does_not_make_it_chat(classifier: RuleClassifier) -> None:
+    text = (
+        "大家好，打扰一下，我是8栋的住户。隔壁这个月每天半夜都在打鼓，声音很大，"
+        "我家小孩第二天还要上学，麻烦楼长帮忙说一下，谢谢大家，辛苦了"
+    )
+    decision = decide(classifier, text)
+    assert (decision.kind, decision.domain) == (Kind.TRIVIAL, Domain.DISPUTE)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "urgent", "domain"),
+    [
+        ("地下室有个大叔躺在地上，叫他也没反应", Kind.MAJOR, True, Domain.OTHER),
+        ("後樓梯成條都係煙，唔知邊度燒緊嘢", Kind.MAJOR, True, Domain.SAFETY),
+        ("有人翻窗进了一楼那户，现在还在里面", Kind.MAJOR, True, Domain.SAFETY),
+        ("電體困咗人，喺七樓", Kind.MAJOR, True, Domain.SAFETY),
+        ("厨房有股煤汽味", Kind.MAJOR, True, Domain.SAFETY),
+        ("整个小区的热水都停了两天", Kind.MAJOR, False, Domain.DAILY_LIFE),
+        ("管理费又要加价，业主们准备一起去维权", Kind.MAJOR, False, Domain.DAILY_LIFE),
+        ("车位不够用，每晚都停到路边", Kind.MAJOR, False, Domain.SPACE),
+        ("我的包裹在门口被人偷了", Kind.TRIVIAL, False, Domain.DAILY_LIFE),
+        ("啲蚊多到爆，瞓唔着", Kind.TRIVIAL, False, Domain.SANITATION),
+        ("菜心今日卖十二蚊一斤，好贵", Kind.NOISE, False, None),
+        ("楼下公厕好脏，几天没人打扫", Kind.TRIVIAL, False, Domain.SANITATION),
+        ("刚才火警钟响是测试，管理处说不用惊慌", Kind.NOISE, False, None),
+        ("我真是要报警了，楼上吵到两点", Kind.TRIVIAL, False, Domain.DISPUTE),
+    ],
+)
+def test_second_blind_round_concepts(
+    classifier: RuleClassifier, text: str, kind: Kind, urgent: bool, domain: Domain | None
+) -> None:
+    decision = decide(classifier, text)
+    assert (decision.kind, decision.urgent) == (kind, urgent), decision.rules
+    if domain is not None:
+        assert decision.domain is domain, decision.rules

@@ -52,6 +52,13 @@ def test_dev_holds_the_blind_written_set_as_tuning_data(dev: list[Example]) -> N
     assert not (DATA / "fresh.jsonl").exists(), "the fresh set is tuning data now; do not keep a held-out copy"
 
 
+def test_dev_holds_the_second_blind_set_as_tuning_data(dev: list[Example]) -> None:
+    # issue 3, second blind round: blind2 measured generalisation once, then joined dev
+    assert len(dev) >= 1720
+    assert sum(e.id.startswith("b2-") for e in dev) >= 539
+    assert not (DATA / "blind2.jsonl").exists(), "blind2 is tuning data now; do not keep a held-out copy"
+
+
 def test_labels_follow_the_conventions(dev: list[Example], test_split: list[Example]) -> None:
     for example in dev + test_split:
         assert not example.urgent or example.kind is Kind.MAJOR, example.id
