@@ -23,7 +23,6 @@ from bot.live_classifier import LiveClassifier
 from bot.message import IncomingMessage
 from bot.outbox import Observer, OutboxDispatcher
 from bot.pipeline import FeedResult, Pipeline
-from bot.ratelimit import Pacer
 from bot.scheduler import JobScheduler, JobSpec, cron, interval
 from bot.web.server import create_web_app
 from config.org_file import load_org_file
@@ -84,11 +83,6 @@ def build_scheduler(settings: Settings, store: Store, name: str, on_done: Callab
     )
 
 
-def pacer_for(adapter: Adapter) -> Pacer | None:
-    windows = getattr(adapter, "pace_windows", None)
-    return Pacer(windows) if callable(windows) else None
-
-
 @dataclass
 class Service:
     """linli running: pipeline, outbox workers, adapters, HTTP server."""
@@ -106,9 +100,8 @@ class Service:
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        pacers = {a.platform: p for a in self.adapters if (p := pacer_for(a)) is not None}
         self.outbox = OutboxDispatcher(
-            self.store.sessions, {a.platform: a for a in self.adapters}, pacers, observer=self.observer
+            self.store.sessions, {a.platform: a for a in self.adapters}, observer=self.observer
         )
         self.classifier = LiveClassifier(self.settings.nlp)
         self.pipeline = Pipeline(

@@ -1,4 +1,4 @@
-"""Sending what the pipeline committed: one worker per platform, paced, retried with backoff."""
+"""Sending what the pipeline committed: one worker per platform, retried with backoff; adapters pace their sends."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapters.base import Adapter, SendError
 from bot.message import DirectMessage, OutgoingMessage, Say, SendImage
-from bot.ratelimit import Pacer
 from storage.models import OutboxItem
 from storage.outbox_repo import OutboxRepo
 
@@ -42,13 +41,11 @@ class OutboxDispatcher:
         self,
         sessions: async_sessionmaker[AsyncSession],
         adapters: Mapping[str, Adapter],
-        pacers: Mapping[str, Pacer] | None = None,
         observer: Observer | None = None,
         poll_seconds: float = 2.0,
     ) -> None:
         self.sessions = sessions
         self.adapters = dict(adapters)
-        self.pacers = dict(pacers or {})
         self.observer = observer
         self.poll_seconds = poll_seconds
         self._wake: dict[str, asyncio.Event] = {p: asyncio.Event() for p in self.adapters}
@@ -83,9 +80,6 @@ class OutboxDispatcher:
         async with self.sessions.begin() as session:
             if not await OutboxRepo(session).claim(item.id):
                 return 0
-        pacer = self.pacers.get(item.platform)
-        if pacer is not None:
-            await pacer.acquire(self._pace_keys(item))
         try:
             await self.adapters[item.platform].send(to_message(item))
         except Exception as exc:
@@ -115,15 +109,6 @@ class OutboxDispatcher:
         if self.observer is not None:
             self.observer(item)
         return 1
-
-    @staticmethod
-    def _pace_keys(item: OutboxItem) -> list[str]:
-        keys = ["account"]
-        if item.chat_id:
-            keys.append(f"chat:{item.chat_id}")
-        if item.recipient:
-            keys.append(f"to:{item.recipient}")
-        return keys
 
     def start(self) -> None:
         for platform in self.adapters:

@@ -14,9 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from bot.adapters.base import AdapterStartError
+from bot.adapters.base import AdapterStartError, SendError
+from bot.adapters.ratelimit import SlidingWindowLimiter, Window
 from bot.adapters.wecom.adapter import AIBOT_PATH, WeComAdapter
-from bot.adapters.wecom.client import SlidingWindowLimiter, WeComSendError, Window
+from bot.adapters.wecom.client import WeComSendError
 from bot.adapters.wecom.webhook import MARKDOWN_LIMIT, markdown_payloads, split_text
 from bot.message import DIRECT_CHAT, DirectMessage, Say, SendImage
 from tests.wecom import driver as d
@@ -118,7 +119,7 @@ async def test_member_budget_raises_with_a_retry_hint_instead_of_losing(start_ha
     h = await start_harness(max_send_wait_seconds=0)
     for i in range(30):
         await h.adapter.send(DirectMessage("wecom", "leader1", f"#{i}"))
-    with pytest.raises(WeComSendError) as exc:
+    with pytest.raises(SendError) as exc:
         await h.adapter.send(DirectMessage("wecom", "leader1", "#30"))
     assert exc.value.retry_after == pytest.approx(60, abs=1)
     assert not exc.value.permanent
@@ -239,7 +240,7 @@ async def test_webhook_budget_is_20_per_minute(start_harness: StartHarness) -> N
     h = await start_harness(max_send_wait_seconds=0)
     for i in range(20):
         await h.adapter.send(Say("wecom", "wrchat3dong", f"公告 {i}"))
-    with pytest.raises(WeComSendError) as exc:
+    with pytest.raises(SendError) as exc:
         await h.adapter.send(Say("wecom", "wrchat3dong", "公告 20"))
     assert exc.value.retry_after is not None
     assert exc.value.retry_after > 0

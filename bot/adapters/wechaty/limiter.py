@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
+from bot.adapters.ratelimit import Clock, Sleep, SlidingWindowLimiter, Window
 
 WINDOW_SECONDS = 60.0
 
@@ -34,32 +31,22 @@ class RateLimiter:
             raise ValueError("rate limits must be positive")
         self.min_gap = 1.0 / per_second
         self.per_minute = per_minute
-        self._clock = clock
+        self._budget = SlidingWindowLimiter([Window(1, self.min_gap), Window(per_minute, WINDOW_SECONDS)], clock)
         self._sleep = sleep
-        self._sent: deque[float] = deque()
         self._lock = asyncio.Lock()
         self.waited = 0.0
         """Total seconds callers spent waiting (for health and tests)."""
 
     def delay(self) -> float:
         """Seconds until the next send is allowed (0 if now)."""
-        now = self._clock()
-        while self._sent and self._sent[0] <= now - WINDOW_SECONDS:
-            self._sent.popleft()
-        wait = 0.0
-        if self._sent:
-            wait = self._sent[-1] + self.min_gap - now
-        if len(self._sent) >= self.per_minute:
-            wait = max(wait, self._sent[0] + WINDOW_SECONDS - now)
-        return max(wait, 0.0)
+        return self._budget.wait_time("")
 
     async def acquire(self) -> None:
         """Wait until a send is allowed and count it as sent."""
         async with self._lock:
-            while (wait := self.delay()) > 0:
+            while (wait := self._budget.try_reserve("")) > 0:
                 self.waited += wait
                 await self._sleep(wait)
-            self._sent.append(self._clock())
 
 
 class ConversationLimiters:

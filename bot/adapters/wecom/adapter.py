@@ -43,6 +43,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.adapters.base import AdapterStartError, Feed
+from bot.adapters.ratelimit import Clock, Sleep, SlidingWindowLimiter, Window
 from bot.adapters.wecom.callback import (
     AibotMessage,
     SeenIds,
@@ -52,14 +53,10 @@ from bot.adapters.wecom.callback import (
 )
 from bot.adapters.wecom.client import (
     APP_TEXT_LIMIT,
-    Clock,
-    Sleep,
-    SlidingWindowLimiter,
     WebhookClient,
     WeComApiClient,
     WeComApiError,
     WeComSendError,
-    Window,
     post_response_url,
 )
 from bot.adapters.wecom.crypto import (

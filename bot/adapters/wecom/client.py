@@ -15,20 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from pydantic import SecretStr
 
 from bot.adapters.base import SendError
+from bot.adapters.ratelimit import Clock, Sleep, SlidingWindowLimiter, Window
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
 
 TOKEN_EXPIRED = frozenset({40014, 42001})
 """不合法的access_token / access_token已过期: refetch the token once and retry."""
@@ -65,73 +62,6 @@ def send_error_from(exc: WeComApiError) -> WeComSendError:
 
 
 # -- budgets ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    limit: int
-    seconds: float
-
-
-class SlidingWindowLimiter:
-    """Counts sends per key in sliding windows (e.g. 30/min and 1000/h per member)."""
-
-    def __init__(self, windows: Iterable[Window], clock: Clock) -> None:
-        self._windows = tuple(windows)
-        self._span = max(w.seconds for w in self._windows)
-        self._clock = clock
-        self._sent: dict[str, deque[float]] = {}
-
-    def _prune(self, key: str, now: float) -> deque[float]:
-        stamps = self._sent.setdefault(key, deque())
-        while stamps and stamps[0] <= now - self._span:
-            stamps.popleft()
-        return stamps
-
-    def wait_time(self, key: str, count: int = 1) -> float:
-        """Seconds until ``count`` more sends to ``key`` fit every window (0 if they fit now)."""
-        now = self._clock()
-        stamps = self._prune(key, now)
-        wait = 0.0
-        for window in self._windows:
-            if count > window.limit:
-                return float("inf")
-            recent = [t for t in stamps if t > now - window.seconds]
-            excess = len(recent) + count - window.limit
-            if excess > 0:
-                wait = max(wait, recent[excess - 1] + window.seconds - now)
-        return wait
-
-    def try_reserve(self, key: str, count: int = 1) -> float:
-        """Record ``count`` sends and return 0, or return the wait without recording anything."""
-        wait = self.wait_time(key, count)
-        if wait > 0:
-            return wait
-        now = self._clock()
-        self._sent[key].extend([now] * count)
-        return 0.0
-
-    def release(self, key: str, count: int = 1) -> None:
-        """Give back the newest ``count`` reservations (the request never reached WeCom)."""
-        stamps = self._sent.get(key)
-        for _ in range(min(count, len(stamps or ()))):
-            assert stamps is not None
-            stamps.pop()
-
-    def keys(self) -> int:
-        return sum(1 for stamps in self._sent.values() if stamps)
-
-    async def reserve(self, key: str, count: int, max_wait: float, sleep: Sleep) -> None:
-        """Wait (at most ``max_wait`` in total) for a slot, or raise ``WeComSendError`` with a hint."""
-        waited = 0.0
-        while True:
-            wait = self.try_reserve(key, count)
-            if wait <= 0:
-                return
-            if waited + wait > max_wait:
-                raise WeComSendError(f"rate limit for {key}: next slot in {wait:.0f}s", retry_after=max(wait, 1.0))
-            await sleep(wait)
-            waited += wait
 
 
 # -- access token -------------------------------------------------------------------------------
@@ -268,7 +198,7 @@ class WeComApiClient:
             except WeComApiError as exc:
                 self.members.release(touser, len(chunks) - index)
                 raise send_error_from(exc) from exc
-            except WeComSendError:
+            except SendError:
                 self.members.release(touser, len(chunks) - index)
                 raise
             if result.get("invaliduser"):
@@ -310,7 +240,7 @@ class WebhookClient:
                 if exc.errcode in WEBHOOK_GONE:
                     log.error("wecom webhook %s is gone (errcode %s): fix the settings", name, exc.errcode)
                 raise send_error_from(exc) from exc
-            except WeComSendError:
+            except SendError:
                 self.robots.release(name, len(payloads) - index)
                 raise
             self.sent += 1
