@@ -256,4 +256,4 @@ def test_object_with_structural_fault(classifier: RuleClassifier, text: str, kin
 
 def test_degree_adverb_inside_a_phrase(classifier: RuleClassifier) -> None:
     decision = decide(classifier, "隔壁阿伯话胸口好痛，喘唔到气")
-    assert decision.kind is Kind.MAJOR and decision.urgent, decision.rules
+    assert (decision.kind, decision.urgent) == (Kind.MAJOR, True), decision.rules
