@@ -36,6 +36,43 @@ DEFAULT_USER_DICT = CONFIG_DIR / "userdict.txt"
 # Tokens that end a clause: negation and adjacency never cross them.
 _CLAUSE_BREAKS = frozenset(",.!?;:~。、…，！？；：()（）【】[]\"'“”‘’ \n\t-/|")
 _DAMPERS = ("notice", "ad", "forward", "poll", "resolved")
+# The pseudo-word a rule lists (in ``words`` or ``near``) to mean "an action that fails or a state that is
+# missing", found from the structure of the phrase rather than from a list: 打不开, 扭不到, 冲不下去, 摇不上去,
+# 按了没声, 调到最高都不热. A negation followed by a result or state morpheme, or a token built that way.
+FAULT_WORD = "<故障>"
+_FAULT_NEGATIONS = frozenset({"不", "没", "没有"})
+# result complements and states whose absence is a fault (开 as in 打不开, 热 as in 不热, 声 as in 没声)
+_FAULT_RESULTS = frozenset("开上下去来动郁到走通着出进入住起响亮热冷凉暖转稳严紧声停灵准掉清够畅干了")
+_FAULT_RESULT_TOKENS = frozenset({"上去", "下去", "进去", "出来", "起来", "声音", "反应", "着火"})
+# V不C compounds that are idioms, not faults
+_FAULT_IDIOMS = frozenset(
+    {
+        "差不多",
+        "对不起",
+        "来不及",
+        "了不起",
+        "忍不住",
+        "说不定",
+        "怪不得",
+        "舍不得",
+        "巴不得",
+        "恨不得",
+        "看不起",
+        "用不着",
+        "犯不着",
+        "顾不上",
+        "比不上",
+        "赶不上",
+        "想不到",
+        "想不开",
+        "要不了",
+        "少不了",
+        "离不开",
+        "睡不着",
+    }
+)
+# degree adverbs a phrase may carry inside it: 胸口好痛 reads as 胸口痛, 水压很低 as 水压低
+_DEGREE = frozenset({"好", "很", "太", "非常", "特别", "超", "挺", "真"})
 # Enum member lookups are slow on Python 3.11; the hot path uses these.
 _NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
 
@@ -116,11 +153,18 @@ class RuleClassifier:
                         found.setdefault(tail, []).append((start, start))
             joined = ""
             for end in range(start, count):
-                joined += tokens[end]
+                token = tokens[end]
+                if joined and token in _DEGREE and joined[-1] not in "不没":
+                    continue  # 胸口好痛 is 胸口痛
+                joined += token
                 if joined not in prefixes:
                     break
                 if joined in vocab:
                     found.setdefault(joined, []).append((start, end))
+        if FAULT_WORD in vocab:
+            spans = _fault_spans(tokens)
+            if spans:
+                found.setdefault(FAULT_WORD, []).extend(spans)
         return found
 
     def _negated(self, tokens: list[str], start: int) -> bool:
@@ -315,6 +359,35 @@ class RuleClassifier:
             negated=tuple(negated),
         )
         return decision, explanation, active
+
+
+def _fault_spans(tokens: list[str]) -> list[tuple[int, int]]:
+    """Where an action fails or a state is missing, by structure: V不C (打不开, 冲不下去), 不/没 + a result
+    or state (摇 不 上去, 都 不 热, 没 声). Each span is (first token, last token)."""
+    spans: list[tuple[int, int]] = []
+    last = len(tokens) - 1
+    for index, token in enumerate(tokens):
+        size = len(token)
+        if token in _FAULT_NEGATIONS:
+            if 0 < index < last:
+                after = tokens[index + 1]
+                if (after in _FAULT_RESULT_TOKENS or (len(after) == 1 and after in _FAULT_RESULTS)) and not _a_not_a(
+                    tokens, index
+                ):
+                    spans.append((index, index + 1))
+        elif size == 2 and token[0] in "不没" and token[1] in _FAULT_RESULTS:
+            if index > 0 and tokens[index - 1] not in _CLAUSE_BREAKS:  # 打 不了, 扭 不到, 都 不动
+                spans.append((index, index))
+        elif (
+            3 <= size <= 4
+            and token[1] in "不没"
+            and token[2] in _FAULT_RESULTS
+            and token[0] != token[2]
+            and token not in _FAULT_IDIOMS
+            and token[0] not in "不没是也都就还又"
+        ):
+            spans.append((index, index))
+    return spans
 
 
 def _a_not_a(tokens: list[str], index: int) -> bool:

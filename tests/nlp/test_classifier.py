@@ -220,3 +220,40 @@ def test_second_blind_round_concepts(
     assert (decision.kind, decision.urgent) == (kind, urgent), decision.rules
     if domain is not None:
         assert decision.domain is domain, decision.rules
+
+
+@pytest.mark.parametrize(
+    ("tokens", "faults"),
+    [
+        ("阳台 的 衣架 摇 不 上去 了", [(4, 5)]),  # 不 + a result
+        ("按 了 没 声", [(2, 3)]),  # 没 + a missing state
+        ("柜门 打不开", [(1, 1)]),  # a V不C token
+        ("我 不 知道", []),
+        ("是 不 是", []),  # a question, not a fault
+        ("差不多 了", []),  # an idiom
+        ("我家 没 事", []),
+    ],
+)
+def test_fault_found_by_structure(tokens: str, faults: list[tuple[int, int]]) -> None:
+    from nlp.classifier import _fault_spans
+
+    assert _fault_spans(tokens.split()) == faults
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "domain"),
+    [
+        # a household object and an action that fails, in words no rule spells
+        ("书房的窗扭了半天都关不严", Kind.TRIVIAL, Domain.DAILY_LIFE),
+        ("浴室个花洒开到最大都唔出水", Kind.TRIVIAL, Domain.DAILY_LIFE),
+        ("乒乓球台的网一直挂不上", Kind.TRIVIAL, Domain.CULTURE),
+    ],
+)
+def test_object_with_structural_fault(classifier: RuleClassifier, text: str, kind: Kind, domain: Domain) -> None:
+    decision = decide(classifier, text)
+    assert (decision.kind, decision.domain) == (kind, domain), decision.rules
+
+
+def test_degree_adverb_inside_a_phrase(classifier: RuleClassifier) -> None:
+    decision = decide(classifier, "隔壁阿伯话胸口好痛，喘唔到气")
+    assert (decision.kind, decision.urgent) == (Kind.MAJOR, True), decision.rules
