@@ -93,3 +93,16 @@ def fast_settings(endpoint: str, **overrides: Any) -> WechatySettings:
     }
     values.update(overrides)
     return WechatySettings(**values)
+
+
+@pytest.fixture
+async def adapter(world: Peer, inbox: Inbox) -> AsyncIterator[Any]:
+    """A wechaty adapter connected to the module's ``world`` (each module sets up its own peer world)."""
+    from bot.adapters.wechaty import WechatyAdapter
+
+    running = WechatyAdapter(fast_settings(world.endpoint))
+    await running.start(inbox.feed)
+    try:
+        yield running
+    finally:
+        await running.stop()

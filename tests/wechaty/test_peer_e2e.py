@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,16 +30,6 @@ async def world(peer: Peer) -> Peer:
     await peer.contact(LI, "李楼长")
     await peer.room(ROOM, "3栋业主群", [WANG, LI])
     return peer
-
-
-@pytest.fixture
-async def adapter(world: Peer, inbox: Inbox) -> AsyncIterator[WechatyAdapter]:
-    running = WechatyAdapter(fast_settings(world.endpoint))
-    await running.start(inbox.feed)
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 async def test_a_residents_room_message_arrives_with_every_field(

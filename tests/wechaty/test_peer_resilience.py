@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -29,16 +28,6 @@ async def world(peer: Peer) -> Peer:
     await peer.contact(WANG, "王阿姨")
     await peer.room(ROOM, "5栋", [WANG])
     return peer
-
-
-@pytest.fixture
-async def adapter(world: Peer, inbox: Inbox) -> AsyncIterator[WechatyAdapter]:
-    running = WechatyAdapter(fast_settings(world.endpoint))
-    await running.start(inbox.feed)
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 async def test_peer_restart_mid_conversation_loses_nothing_and_replays_keep_their_ids(
