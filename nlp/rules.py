@@ -7,7 +7,7 @@ file that fails to load never replaces rules already running.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,20 @@ class RuleSettings:
     # 大家好 … 谢谢大家 wrapped round a report does not make it chat (0 = off)
     long_message: int = 0
     long_courtesy: float = 1.0
+
+
+# settings key -> (whole number?, lowest, highest)
+SCALAR_SETTINGS: dict[str, tuple[bool, float, float]] = {
+    "max_chars": (True, 1, 1_000_000),
+    "window": (True, 1, 100),
+    "negation_scope": (True, 0, 20),
+    "signal_threshold": (False, 0.0, 100.0),
+    "noise_prior": (False, 0.0, 100.0),
+    "urgent_threshold": (False, 0.0, 100.0),
+    "recurrence_bonus": (False, 0.0, 100.0),
+    "long_message": (True, 0, 1_000_000),
+    "long_courtesy": (False, 0.0, 1.0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,37 +287,15 @@ class _Reader:
         domain = defaults.default_domain
         if "default_domain" in values:
             domain = self.domain(values["default_domain"])
-        return RuleSettings(
-            max_chars=self.integer(values["max_chars"], "max_chars", 1, 1_000_000)
-            if "max_chars" in values
-            else defaults.max_chars,
-            window=self.integer(values["window"], "window", 1, 100)
-            if "window" in values
-            else defaults.window,
-            negation_scope=self.integer(values["negation_scope"], "negation_scope", 0, 20)
-            if "negation_scope" in values
-            else defaults.negation_scope,
-            signal_threshold=self.number(values["signal_threshold"], "signal_threshold", 0.0, 100.0)
-            if "signal_threshold" in values
-            else defaults.signal_threshold,
-            noise_prior=self.number(values["noise_prior"], "noise_prior", 0.0, 100.0)
-            if "noise_prior" in values
-            else defaults.noise_prior,
-            urgent_threshold=self.number(values["urgent_threshold"], "urgent_threshold", 0.0, 100.0)
-            if "urgent_threshold" in values
-            else defaults.urgent_threshold,
-            recurrence_bonus=self.number(values["recurrence_bonus"], "recurrence_bonus", 0.0, 100.0)
-            if "recurrence_bonus" in values
-            else defaults.recurrence_bonus,
-            damping=tuple(damping),
-            default_domain=domain,
-            long_message=self.integer(values["long_message"], "long_message", 0, 1_000_000)
-            if "long_message" in values
-            else defaults.long_message,
-            long_courtesy=self.number(values["long_courtesy"], "long_courtesy", 0.0, 1.0)
-            if "long_courtesy" in values
-            else defaults.long_courtesy,
-        )
+        scalars: dict[str, Any] = {}
+        for key, (whole, low, high) in SCALAR_SETTINGS.items():
+            if key in values:
+                node = values[key]
+                if whole:
+                    scalars[key] = self.integer(node, key, int(low), int(high))
+                else:
+                    scalars[key] = self.number(node, key, low, high)
+        return replace(defaults, damping=tuple(damping), default_domain=domain, **scalars)
 
     def domain(self, node: yaml.Node) -> Domain:
         value = self.string(node, "domain")
