@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.settings import Settings
 from nlp.command import Command
 from nlp.decision import Decision
-from storage.message_repo import MessageRepo
 from storage.models import ChatGroup, Message, Person
 from storage.org_repo import OrgRepo
 from storage.ticket_repo import TicketRepo
@@ -28,12 +27,10 @@ class Context:
     command: Command | None = None
     org: OrgRepo = field(init=False)
     tickets: TicketRepo = field(init=False)
-    messages: MessageRepo = field(init=False)
 
     def __post_init__(self) -> None:
         self.org = OrgRepo(self.session)
         self.tickets = TicketRepo(self.session)
-        self.messages = MessageRepo(self.session)
 
     def actor(self, platform: str, sender_id: str) -> str:
         """How the history names whoever sent this message: a person id, or platform:user for a resident."""

@@ -21,7 +21,8 @@ from nlp.rules import RulesError
 
 log = logging.getLogger(__name__)
 
-_LOADED: dict[tuple[str, str, int, int], RuleClassifier] = {}
+_LOADED: dict[tuple[str, str, int], tuple[int, RuleClassifier]] = {}
+"""(rules file, cache dir, max chars) -> (mtime it was built from, classifier): one version kept per file."""
 _LOCK = threading.Lock()
 
 
@@ -42,11 +43,14 @@ class Stamp:
 
 
 def _build(settings: NlpSettings, stamp: Stamp | None) -> RuleClassifier:
-    key = (str(settings.rules_file), str(settings.cache_dir), stamp.mtime_ns if stamp else 0, settings.max_text_chars)
+    key = (str(settings.rules_file), str(settings.cache_dir), settings.max_text_chars)
+    mtime = stamp.mtime_ns if stamp else 0
     with _LOCK:
-        if key not in _LOADED:
-            _LOADED[key] = load_classifier(settings.rules_file, settings.cache_dir, max_chars=settings.max_text_chars)
-        return _LOADED[key]
+        cached = _LOADED.get(key)
+        if cached is None or cached[0] != mtime:
+            fresh = load_classifier(settings.rules_file, settings.cache_dir, max_chars=settings.max_text_chars)
+            cached = _LOADED[key] = (mtime, fresh)
+        return cached[1]
 
 
 class LiveClassifier:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxItem, OutboxStatus
@@ -63,7 +63,3 @@ class OutboxRepo:
             update(OutboxItem).where(OutboxItem.status == OutboxStatus.SENDING).values(status=OutboxStatus.UNKNOWN)
         )
         return int(getattr(result, "rowcount", 0))
-
-    async def pending_count(self) -> int:
-        rows = await self.session.scalars(select(OutboxItem.id).where(or_(OutboxItem.status == OutboxStatus.PENDING)))
-        return len(rows.all())
