@@ -20,7 +20,7 @@ router = Router("leader_commands")
 
 
 def _leader(ctx: Context) -> Person:
-    """The sender, known to be on the grid once MANAGER has allowed the command."""
+    """The sender, known to be on the grid once MANAGER (or ``_serves``) has allowed the command."""
     assert ctx.sender is not None
     return ctx.sender
 
@@ -104,29 +104,31 @@ async def handle_dispatch(msg: IncomingMessage, ctx: Context, ticket: Ticket) ->
     return told(msg, ticket, outcome)
 
 
-def _grid_member(ctx: Context) -> Person | None:
-    if ctx.sender is None or ctx.sender.role == Role.RESIDENT:
-        return None
-    return ctx.sender
+def _serves(ctx: Context) -> bool:
+    return ctx.sender is not None and ctx.sender.role != Role.RESIDENT
+
+
+async def _open_tasks(ctx: Context, leader: Person) -> list[Ticket]:
+    return [t for t in await ctx.tickets.assigned_to(leader.id) if t.state in lifecycle.UNFINISHED]
 
 
 @router.command(Verb.MINE)
 async def handle_mine(msg: IncomingMessage, ctx: Context) -> Reply:
-    leader = _grid_member(ctx)
-    if leader is None:
+    if not _serves(ctx):
         return refuse(msg, ctx, texts.grid_only())
-    mine = [t for t in await ctx.tickets.assigned_to(leader.id) if t.state in lifecycle.UNFINISHED]
-    lines = [texts.progress_line(t.id, t.summary, state_title(t.state), leader.name) for t in mine]
+    leader = _leader(ctx)
+    lines = [
+        texts.progress_line(t.id, t.summary, state_title(t.state), leader.name) for t in await _open_tasks(ctx, leader)
+    ]
     return [answer(msg, texts.task_list(texts.MY_TASKS, lines))]
 
 
 @router.command(Verb.TODO)
 async def handle_todo(msg: IncomingMessage, ctx: Context) -> Reply:
-    leader = _grid_member(ctx)
-    if leader is None:
+    if not _serves(ctx):
         return refuse(msg, ctx, texts.grid_only())
-    mine = [t for t in await ctx.tickets.assigned_to(leader.id) if t.state in lifecycle.UNFINISHED]
-    waiting = [t for t in mine if t.state != TicketState.ACCEPTED]
+    leader = _leader(ctx)
+    waiting = [t for t in await _open_tasks(ctx, leader) if t.state != TicketState.ACCEPTED]
     for ticket in await ctx.tickets.list(TicketFilter(states=[TicketState.ESCALATED])):
         chain = [u.id for u in await ctx.org.chain(ticket.unit_id)]
         if leader.unit_id in chain[1:] and ticket not in waiting:
