@@ -47,7 +47,7 @@ def test_classify_jsonl_keeps_order_and_reports_bad_lines(runner: CliRunner, tmp
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 5
-    assert rows[0] == {"id": 1, "kind": "noise", "urgent": False, "domain": "其他"} | {
+    assert rows[0] == {"id": 1, "kind": "noise", "urgent": False, "check": False, "domain": "其他"} | {
         "confidence": rows[0]["confidence"],
         "rules": rows[0]["rules"],
     }
@@ -69,7 +69,7 @@ def test_classify_jsonl_to_stdout(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["id"] for r in rows] == [0, 1]
-    assert [set(r) for r in rows] == [{"id", "kind", "urgent", "domain", "confidence", "rules"}] * 2
+    assert [set(r) for r in rows] == [{"id", "kind", "urgent", "check", "domain", "confidence", "rules"}] * 2
 
 
 def test_nlp_eval_prints_the_figures(runner: CliRunner) -> None:
