@@ -1,0 +1,122 @@
+"""Rules and learned layer together: one decision from the rules' votes and the model's probabilities.
+
+* **Kind**: ``p = (1 - a) * p_model + a * p_rules`` where ``p_rules`` is the rules' score share (noise
+  with its prior) and ``a`` is ``rule_weight`` when at least one kind rule voted, ``silent_weight`` when
+  none did (a message no rule understands is not evidence of chat: real complaints use words the rules
+  never listed). The largest wins.
+* **Forced by the rules** where they are certain: a resolved follow-up, a posted notice, an ad, a
+  forward or a poll that the rules read as noise stay noise, with no alarm; explicit danger words (the
+  rules' urgent) make the message major and at least ``check``.
+* **Alarm tiers**: ``urgent`` when the rules say urgent and the model's danger probability is at least
+  ``urgent_confirm``, or the model alone reaches ``urgent_model`` on a major message; otherwise ``check``
+  when the rules say urgent, or their danger words voted below the urgent threshold, or the model's
+  danger probability reaches ``check_model``. A check on a message read as noise makes it ``trivial``:
+  someone is asked to look, so it is a request.
+* **Service area**: ``(1 - b) * p_model + b * p_rules`` over the eight areas, ``b`` = ``domain_weight``
+  when a problem rule voted, else the model alone.
+
+Every threshold here is measured (``linli nlp crossval``; docs/classifier.md records the figures).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nlp.decision import Decision, Domain, Kind
+from nlp.features import display
+from nlp.model import DOMAIN_COLUMNS, KIND_COLUMNS, Prediction
+
+_NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
+_FORCING_SIGNALS = ("resolved", "notice", "ad", "forward", "poll")
+
+
+@dataclass(frozen=True, slots=True)
+class BlendSettings:
+    rule_weight: float = 0.5
+    silent_weight: float = 0.1
+    domain_weight: float = 0.5
+    urgent_confirm: float = 0.1
+    urgent_model: float = 0.9
+    check_model: float = 0.5
+    explain_features: int = 2
+    use_rules: bool = True  # False: the model alone (cross-validation's honest baseline)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVerdict:
+    """What the rules concluded about one message, before the model is consulted."""
+
+    kind: Kind
+    urgent: bool
+    danger_votes: float  # urgent rules' votes (0 = no danger word)
+    scores: tuple[float, float, float]  # noise (with its prior), trivial, major
+    voted: bool  # at least one kind rule voted
+    domain_tally: dict[Domain, float]
+    signals: frozenset[str]
+    reasons: tuple[str, ...]
+
+
+def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings) -> Decision:
+    if not settings.use_rules:
+        verdict = _SILENT
+    reasons = list(verdict.reasons)
+    forced_noise = verdict.kind is _NOISE and any(name in verdict.signals for name in _FORCING_SIGNALS)
+    if forced_noise:
+        probabilities = (1.0, 0.0, 0.0)
+        reasons.append("@rules-forced")
+    else:
+        total = sum(verdict.scores)
+        weight = settings.rule_weight if verdict.voted else settings.silent_weight
+        rule_p = [s / total for s in verdict.scores] if total > 0 else [1.0, 0.0, 0.0]
+        model_p = prediction.kind
+        probabilities = (
+            (1 - weight) * model_p[0] + weight * rule_p[0],
+            (1 - weight) * model_p[1] + weight * rule_p[1],
+            (1 - weight) * model_p[2] + weight * rule_p[2],
+        )
+    best = max(range(3), key=probabilities.__getitem__)
+    kind = KIND_COLUMNS[best]
+    confidence = probabilities[best]
+
+    urgent = check = False
+    if not forced_noise:
+        danger = prediction.danger
+        if verdict.urgent:
+            kind = _MAJOR
+            if danger >= settings.urgent_confirm:
+                urgent = True
+            else:
+                check = True
+                reasons.append("@check:rules")
+        elif danger >= settings.urgent_model and kind is _MAJOR:
+            urgent = True
+            reasons.append("@urgent:model")
+        elif verdict.danger_votes > 0 or danger >= settings.check_model:
+            check = True
+            reasons.append("@check:model" if danger >= settings.check_model else "@check:rules")
+            if kind is _NOISE:
+                kind = _TRIVIAL
+
+    domain = _domain(verdict, prediction, settings)
+    column = best if kind is KIND_COLUMNS[best] else KIND_COLUMNS.index(kind)
+    for feature, weight in prediction.strongest(column, settings.explain_features):
+        reasons.append(f"model:{display(feature)}+{weight:.1f}")
+    return Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons), check)
+
+
+_SILENT = RuleVerdict(_NOISE, False, 0.0, (0.0, 0.0, 0.0), False, {}, frozenset(), ())
+
+
+def _domain(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings) -> Domain:
+    tally = verdict.domain_tally
+    model_p = prediction.domain
+    if not tally:
+        best = max(range(len(model_p)), key=model_p.__getitem__)
+        return DOMAIN_COLUMNS[best]
+    total = sum(tally.values())
+    weight = settings.domain_weight
+    blended = [(1 - weight) * p for p in model_p]
+    for domain, votes in tally.items():
+        blended[DOMAIN_COLUMNS.index(domain)] += weight * votes / total
+    best = max(range(len(blended)), key=blended.__getitem__)
+    return DOMAIN_COLUMNS[best]
