@@ -3,9 +3,12 @@
 * **Kind**: ``p = (1 - a) * p_model + a * p_rules`` where ``p_rules`` is the rules' score share (noise
   with its prior) and ``a`` is ``rule_weight`` when at least one kind rule voted, ``silent_weight`` when
   none did (a message no rule understands is not evidence of chat: real complaints use words the rules
-  never listed). The largest wins.
+  never listed). Noise wins when its share is at least that of trivial and major together (as in the
+  rules); otherwise the larger of trivial and major, and the confidence is the request share.
 * **Forced by the rules** where they are certain: a resolved follow-up, a posted notice, an ad, a
-  forward or a poll that the rules read as noise stay noise, with no alarm; explicit danger words (the
+  forward or a poll that the rules read as noise stay noise, with no alarm, unless the model is sure it
+  is a request (noise below ``force_floor``) or the message is a long letter (over ``force_max_chars``);
+  explicit danger words (the
   rules' urgent) make the message major and at least ``check``.
 * **Alarm tiers**: ``urgent`` when the rules say urgent and the model's danger probability is at least
   ``urgent_confirm``, or the model alone reaches ``urgent_model`` on a major message; otherwise ``check``
@@ -32,12 +35,18 @@ _FORCING_SIGNALS = ("resolved", "notice", "ad", "forward", "poll")
 
 @dataclass(frozen=True, slots=True)
 class BlendSettings:
-    rule_weight: float = 0.5
-    silent_weight: float = 0.1
-    domain_weight: float = 0.5
+    # chosen by leave-one-round-out cross-validation against the rules as they stood before each round
+    # was tuned in (docs/classifier.md, "The learned layer")
+    rule_weight: float = 0.4
+    silent_weight: float = 0.3
+    domain_weight: float = 0.3
     urgent_confirm: float = 0.1
-    urgent_model: float = 0.9
-    check_model: float = 0.5
+    urgent_model: float = 0.7
+    check_model: float = 0.4
+    force_floor: float = 0.1  # the rules' forced noise stands only if the model's noise probability reaches it
+    # ...and only in a message of at most this many characters: a letter of complaint mentions 公示, 招聘 or
+    # 依法 in passing, a notice posted in the group is short
+    force_max_chars: int = 150
     explain_features: int = 2
     use_rules: bool = True  # False: the model alone (cross-validation's honest baseline)
 
@@ -54,13 +63,19 @@ class RuleVerdict:
     domain_tally: dict[Domain, float]
     signals: frozenset[str]
     reasons: tuple[str, ...]
+    chars: int = 0  # length of the normalised text
 
 
 def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings) -> Decision:
     if not settings.use_rules:
         verdict = _SILENT
     reasons = list(verdict.reasons)
-    forced_noise = verdict.kind is _NOISE and any(name in verdict.signals for name in _FORCING_SIGNALS)
+    forced_noise = (
+        verdict.kind is _NOISE
+        and prediction.kind[0] >= settings.force_floor
+        and verdict.chars <= settings.force_max_chars
+        and any(name in verdict.signals for name in _FORCING_SIGNALS)
+    )
     if forced_noise:
         probabilities = (1.0, 0.0, 0.0)
         reasons.append("@rules-forced")
@@ -74,9 +89,13 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
             (1 - weight) * model_p[1] + weight * rule_p[1],
             (1 - weight) * model_p[2] + weight * rule_p[2],
         )
-    best = max(range(3), key=probabilities.__getitem__)
+    # noise against a request first (as the rules decide), then the larger of trivial and major
+    if probabilities[0] >= probabilities[1] + probabilities[2]:
+        best, confidence = 0, probabilities[0]
+    else:
+        best = 2 if probabilities[2] >= probabilities[1] else 1
+        confidence = probabilities[1] + probabilities[2]
     kind = KIND_COLUMNS[best]
-    confidence = probabilities[best]
 
     urgent = check = False
     if not forced_noise:

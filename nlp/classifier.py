@@ -147,6 +147,10 @@ class RuleClassifier:
             return Decision(Kind.NOISE, False, self._settings.default_domain, 0.0, ("@error",))
 
     @property
+    def blend_settings(self) -> BlendSettings:
+        return self._blend
+
+    @property
     def degraded(self) -> bool:
         """True when a model file was asked for and refused: the rules decide alone."""
         return self.model_error is not None
@@ -397,6 +401,7 @@ class RuleClassifier:
                 tally,
                 frozenset(active),
                 tuple(reasons),
+                len(normalised),
             )
             prediction = model.predict(extract(normalised, tokens))
             decision = blend(verdict, prediction, self._blend)

@@ -36,9 +36,9 @@ class TrainingError(Exception):
 class TrainSettings:
     """Regularisation (inverse strength, scikit-learn's C) per model and the feature cut-off."""
 
-    c_kind: float = 4.0
-    c_domain: float = 4.0
-    c_danger: float = 4.0
+    c_kind: float = 10.0
+    c_domain: float = 10.0
+    c_danger: float = 10.0
     min_count: int = 2  # a feature must occur in at least this many training messages
     max_iter: int = 3000
     tol: float = 1e-6
