@@ -116,7 +116,8 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
             if kind is _NOISE:
                 kind = _TRIVIAL
 
-    domain = _domain(verdict, prediction, settings)
+    # the area model learned from requests only: for chat the area is informational, 其他 unless a rule says
+    domain = _domain(verdict, prediction, settings) if kind is not _NOISE or verdict.domain_tally else Domain.OTHER
     column = best if kind is KIND_COLUMNS[best] else KIND_COLUMNS.index(kind)
     for feature, weight in prediction.strongest(column, settings.explain_features):
         reasons.append(f"model:{display(feature)}+{weight:.1f}")

@@ -110,7 +110,7 @@ def test_missing_model_degrades_to_the_rules(cache_dir: Path, tmp_path: Path) ->
     [
         (lambda t: t.replace("format\t1", "format\t9", 1), "format 9 is not supported"),
         (lambda t: t.replace("fingerprint\t", "fingerprint\tdead", 1), "another tokenizer or dictionary"),
-        (lambda t: t[: len(t) // 2], "truncated"),
+        (lambda t: "".join(t.splitlines(keepends=True)[: t.count("\n") // 2]), "truncated"),
         (lambda t: t.replace("columns\tnoise", "columns\tchat", 1), "columns do not match"),
         (lambda t: "".join(t.splitlines(keepends=True)[:-1]) + "zzz\t1\t2\n", "expected a feature and 12 weights"),
         (lambda t: "hello\n", "unknown header line"),
