@@ -119,8 +119,12 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
     # the area model learned from requests only: for chat the area is informational, 其他 unless a rule says
     domain = _domain(verdict, prediction, settings) if kind is not _NOISE or verdict.domain_tally else Domain.OTHER
     column = best if kind is KIND_COLUMNS[best] else KIND_COLUMNS.index(kind)
-    for feature, weight in prediction.strongest(column, settings.explain_features):
-        reasons.append(f"model:{display(feature)}+{weight:.1f}")
+    shown: set[str] = set()
+    for feature, weight in prediction.strongest(column, settings.explain_features + 1):
+        word = display(feature)
+        if word not in shown and len(shown) < settings.explain_features:  # w:谢谢 and c:谢谢 read the same
+            shown.add(word)
+            reasons.append(f"model:{word}+{weight:.1f}")
     return Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons), check)
 
 
