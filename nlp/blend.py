@@ -39,10 +39,10 @@ class BlendSettings:
     # was tuned in (docs/classifier.md, "The learned layer")
     rule_weight: float = 0.4
     silent_weight: float = 0.3
-    domain_weight: float = 0.3
+    domain_weight: float = 0.2
     urgent_confirm: float = 0.1
     urgent_model: float = 0.7
-    check_model: float = 0.4
+    check_model: float = 0.5
     force_floor: float = 0.1  # the rules' forced noise stands only if the model's noise probability reaches it
     # ...and only in a message of at most this many characters: a letter of complaint mentions 公示, 招聘 or
     # 依法 in passing, a notice posted in the group is short
