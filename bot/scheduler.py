@@ -70,6 +70,8 @@ class JobScheduler:
         self.misfire_grace_seconds = misfire_grace_seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._last_tick: datetime | None = None
+        self._next_run: dict[str, datetime] = {}
+        """When each interval job runs next on the recorded clock."""
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(
@@ -98,13 +100,33 @@ class JobScheduler:
             log.exception("scheduled job %s failed; it runs again at its next time", job_id)
             return []
 
+    def due(self, now: datetime) -> bool:
+        """Whether ``tick(now)`` would run anything: the recorded clock has passed a job's next time."""
+        previous = self._last_tick
+        for job in self.jobs.values():
+            if isinstance(job.trigger, IntervalTrigger):
+                upcoming = self._next_run.get(job.id)
+                if upcoming is None or now >= upcoming:
+                    return True
+            elif previous is not None and now > previous:
+                fire = job.trigger.get_next_fire_time(None, previous)
+                if fire is not None and fire <= now:
+                    return True
+        return False
+
     async def tick(self, now: datetime) -> None:
-        """Replay's clock hook: run what would have fired between the previous tick and ``now``, once each."""
+        """Replay's clock hook: run what would have fired between the previous tick and ``now``, once each.
+
+        An interval job (the sweeps) runs as it would in ``linli run``: at the first tick, then whenever the
+        recorded clock has moved on by its interval, not before every message."""
         previous = self._last_tick
         self._last_tick = now
         for job in self.jobs.values():
             if isinstance(job.trigger, IntervalTrigger):
-                await self.run(job.id, now)  # sweeps: every recorded instant is a chance to catch a deadline
+                upcoming = self._next_run.get(job.id)
+                if upcoming is None or now >= upcoming:
+                    self._next_run[job.id] = now + job.trigger.interval
+                    await self.run(job.id, now)
                 continue
             if previous is None or now <= previous:
                 continue

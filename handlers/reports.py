@@ -9,19 +9,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.context import Context
 from bot.message import IncomingMessage, OutgoingMessage, Say
 from bot.router import Reply, Router
 from bot.texts import chat as texts
 from bot.texts.names import ROLE_TITLES, summarise
-from handlers.lifecycle import UNFINISHED
 from handlers.routing import Route, notify, route
 from nlp.decision import Kind
 from nlp.similarity import similarity
-from storage.models import CoUnit, Ticket, Unit
-from storage.ticket_repo import TicketFilter
+from storage.models import Ticket, Unit
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +33,20 @@ def is_report(msg: IncomingMessage, ctx: Context) -> bool:
 
 
 async def similar_open_ticket(ctx: Context, msg: IncomingMessage, unit: Unit) -> Ticket | None:
+    """The unfinished ticket of the same unit and service area, opened within the merge window, whose
+    summary reads most like the report (one indexed query: only id and summary of those few tickets)."""
     settings = ctx.settings.tickets
     since = msg.time - timedelta(hours=settings.merge_window_hours)
-    best: tuple[float, Ticket] | None = None
-    for ticket in await ctx.tickets.list(TicketFilter(unit_ids=[unit.id], states=list(UNFINISHED))):
-        if ticket.opened_at < since or ticket.domain != ctx.decision.domain.value:
-            continue
-        score = similarity(msg.text, ticket.summary)
+    best: tuple[float, int] | None = None
+    for ticket_id, summary in await ctx.tickets.merge_candidates(unit.id, ctx.decision.domain.value, since):
+        score = similarity(msg.text, summary)
         if score >= settings.merge_similarity and (best is None or score > best[0]):
-            best = (score, ticket)
-    return best[1] if best else None
+            best = (score, ticket_id)
+    return await ctx.tickets.get(best[1], for_update=True) if best else None
 
 
 async def co_unit_hint(ctx: Context, ticket: Ticket, text: str) -> str:
-    units = (await ctx.session.scalars(select(CoUnit).where(CoUnit.community_id == ticket.community_id))).all()
+    units = await ctx.org.co_units(ticket.community_id)
     lowered = text.lower()
     for unit in units:
         for resource in unit.resources:

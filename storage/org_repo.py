@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.org_file import OrgSpec
@@ -43,11 +44,43 @@ class Grid:
 
 
 class OrgRepo:
+    """The org as one transaction sees it. Lookups are remembered for the rest of the session (in
+    ``session.info``), so a batch of messages reads each group, sender and level of the grid once."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    def _memo(self, name: str) -> dict[Any, Any]:
+        memo: dict[Any, Any] = self.session.info.setdefault(f"org.{name}", {})
+        return memo
+
+    def forget(self) -> None:
+        for key in [k for k in self.session.info if str(k).startswith("org.")]:
+            del self.session.info[key]
+
+    async def warm(self, chats: Iterable[tuple[str, str]], senders: Iterable[tuple[str, str]]) -> None:
+        """Read these groups and senders in two queries, for the lookups that follow."""
+        groups, people = self._memo("group"), self._memo("person")
+        wanted_chats = {c for c in chats if c not in groups}
+        if wanted_chats:
+            rows = await self.session.scalars(
+                select(ChatGroup).where(tuple_(ChatGroup.platform, ChatGroup.chat_id).in_(sorted(wanted_chats)))
+            )
+            found = {(g.platform, g.chat_id): g for g in rows.all()}
+            groups.update({chat: found.get(chat) for chat in wanted_chats})
+        wanted_senders = {s for s in senders if s not in people}
+        if wanted_senders:
+            rows2 = await self.session.execute(
+                select(Identity.platform, Identity.user_id, Person)
+                .join(Person, Person.id == Identity.person_id)
+                .where(tuple_(Identity.platform, Identity.user_id).in_(sorted(wanted_senders)))
+            )
+            known = {(platform, user_id): person for platform, user_id, person in rows2.all()}
+            people.update({s: known[s] if s in known and known[s].active else None for s in wanted_senders})
+
     async def import_spec(self, spec: OrgSpec) -> dict[str, int]:
         """Make the database match the file; idempotent. People and groups left out are retired, not deleted."""
+        self.forget()
         s = self.session
         existing_units = {u.id: u for u in (await s.scalars(select(Unit))).all()}
         # Parents first, so foreign keys hold on every backend.
@@ -110,14 +143,20 @@ class OrgRepo:
         }
 
     async def group(self, platform: str, chat_id: str) -> ChatGroup | None:
-        return await self.session.get(ChatGroup, (platform, chat_id))
+        memo = self._memo("group")
+        if (platform, chat_id) not in memo:
+            memo[platform, chat_id] = await self.session.get(ChatGroup, (platform, chat_id))
+        found: ChatGroup | None = memo[platform, chat_id]
+        return found
 
     async def note_unknown_group(self, platform: str, chat_id: str, name: str, now: datetime) -> bool:
         """Remember a group the org does not know; True the first time it is seen."""
         if await self.group(platform, chat_id) is not None:
             return False
-        self.session.add(ChatGroup(platform=platform, chat_id=chat_id, name=name, unit_id=None, first_seen_at=now))
+        group = ChatGroup(platform=platform, chat_id=chat_id, name=name, unit_id=None, first_seen_at=now)
+        self.session.add(group)
         await self.session.flush()
+        self._memo("group")[platform, chat_id] = group
         return True
 
     async def unit(self, unit_id: str) -> Unit | None:
@@ -125,31 +164,41 @@ class OrgRepo:
 
     async def chain(self, unit_id: str) -> list[Unit]:
         """The unit and its ancestors, nearest first: building, estate, community (or however deep)."""
+        memo = self._memo("chain")
+        if unit_id in memo:
+            return list(memo[unit_id])
         units: list[Unit] = []
         current = await self.unit(unit_id)
         while current is not None:
             units.append(current)
             current = await self.unit(current.parent_id) if current.parent_id else None
+        memo[unit_id] = tuple(units)
         return units
 
     async def person_by_identity(self, platform: str, user_id: str) -> Person | None:
-        identity = await self.session.get(Identity, (platform, user_id))
-        if identity is None:
-            return None
-        person = await self.session.get(Person, identity.person_id)
-        return person if person is not None and person.active else None
+        memo = self._memo("person")
+        if (platform, user_id) not in memo:
+            identity = await self.session.get(Identity, (platform, user_id))
+            person = await self.session.get(Person, identity.person_id) if identity is not None else None
+            memo[platform, user_id] = person if person is not None and person.active else None
+        found: Person | None = memo[platform, user_id]
+        return found
 
     async def person(self, person_id: str) -> Person | None:
         return await self.session.get(Person, person_id)
 
     async def responsible(self, unit_id: str) -> Sequence[Person]:
         """Active non-resident people serving exactly this unit."""
-        rows = await self.session.scalars(
-            select(Person)
-            .where(Person.unit_id == unit_id, Person.active.is_(True), Person.role != Role.RESIDENT)
-            .order_by(Person.id)
-        )
-        return rows.all()
+        memo = self._memo("responsible")
+        if unit_id not in memo:
+            rows = await self.session.scalars(
+                select(Person)
+                .where(Person.unit_id == unit_id, Person.active.is_(True), Person.role != Role.RESIDENT)
+                .order_by(Person.id)
+            )
+            memo[unit_id] = tuple(rows.all())
+        people: Sequence[Person] = memo[unit_id]
+        return people
 
     async def open_load(self, person_ids: Sequence[str]) -> dict[str, int]:
         rows = await self.session.execute(
@@ -175,13 +224,25 @@ class OrgRepo:
 
     async def subtree(self, unit_id: str) -> list[str]:
         """The unit and every unit below it, at any depth."""
-        found = [unit_id]
-        frontier = [unit_id]
-        while frontier:
-            rows = await self.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier)))
-            frontier = list(rows.all())
-            found.extend(frontier)
-        return found
+        memo = self._memo("subtree")
+        if unit_id not in memo:
+            found = [unit_id]
+            frontier = [unit_id]
+            while frontier:
+                rows = await self.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier)))
+                frontier = list(rows.all())
+                found.extend(frontier)
+            memo[unit_id] = tuple(found)
+        return list(memo[unit_id])
+
+    async def co_units(self, community_id: str) -> Sequence[CoUnit]:
+        """The community's co-building units (共建单位)."""
+        memo = self._memo("co_units")
+        if community_id not in memo:
+            rows = await self.session.scalars(select(CoUnit).where(CoUnit.community_id == community_id))
+            memo[community_id] = tuple(rows.all())
+        units: Sequence[CoUnit] = memo[community_id]
+        return units
 
     async def units_in(self, community_id: str) -> Sequence[Unit]:
         rows = await self.session.scalars(select(Unit).where(Unit.community_id == community_id).order_by(Unit.depth))
@@ -193,6 +254,21 @@ class OrgRepo:
     async def all_groups(self) -> Sequence[ChatGroup]:
         rows = await self.session.scalars(select(ChatGroup).order_by(ChatGroup.platform, ChatGroup.chat_id))
         return rows.all()
+
+    async def serving_named(self, name: str, community_id: str) -> Person | None:
+        """The active non-resident person of the community with this name or id (the first, by id)."""
+        return await self.session.scalar(
+            select(Person)
+            .join(Unit, Unit.id == Person.unit_id)
+            .where(
+                (Person.name == name) | (Person.id == name),
+                Person.active.is_(True),
+                Person.role != Role.RESIDENT,
+                Unit.community_id == community_id,
+            )
+            .order_by(Person.id)
+            .limit(1)
+        )
 
     async def all_people(self, *, active_only: bool = True) -> Sequence[Person]:
         query = select(Person).order_by(Person.id)

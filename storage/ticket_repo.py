@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import UNFINISHED_STATES, Ticket, TicketEvent, TicketReporter, TicketState
+
+COUNT_CAP = 1_000
+"""A long list is counted up to this many: enough to say how much is left, without reading all of it."""
 
 
 @dataclass(frozen=True)
@@ -23,9 +26,34 @@ class TicketFilter:
     """Only unfinished tickets whose current deadline had passed at this time."""
 
 
+@dataclass(frozen=True)
+class Page:
+    """The first tickets of a list and how long the list is (counted up to ``COUNT_CAP``)."""
+
+    tickets: Sequence[Ticket]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(0, self.total - len(self.tickets))
+
+    @property
+    def at_least(self) -> bool:
+        """The list is longer than it was counted."""
+        return self.total >= COUNT_CAP
+
+
 class TicketRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def _page(self, query: Select[Ticket], limit: int) -> Page:
+        tickets = (await self.session.scalars(query.limit(limit))).all()
+        if len(tickets) < limit:
+            return Page(tickets, len(tickets))
+        counted = query.with_only_columns(Ticket.id).order_by(None).limit(COUNT_CAP).subquery()
+        total = await self.session.scalar(select(func.count()).select_from(counted))
+        return Page(tickets, int(total or 0))
 
     async def open(
         self,
@@ -118,8 +146,57 @@ class TicketRepo:
         await self.session.refresh(ticket, ["reporters"])
         return True
 
-    async def get(self, ticket_id: int) -> Ticket | None:
+    async def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
+        """The ticket; ``for_update`` locks its row until the transaction ends (PostgreSQL), so that two
+        processes changing one ticket take turns instead of overwriting each other."""
+        if for_update:
+            return await self.session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
         return await self.session.get(Ticket, ticket_id)
+
+    async def merge_candidates(self, unit_id: str, domain: str, since: datetime) -> Sequence[tuple[int, str]]:
+        """(id, summary) of the unit's unfinished tickets of one service area opened since ``since``:
+        what a new report is compared with, read through ``ix_tickets_merge``."""
+        rows = await self.session.execute(
+            select(Ticket.id, Ticket.summary)
+            .where(
+                Ticket.unit_id == unit_id,
+                Ticket.domain == domain,
+                Ticket.opened_at >= since,
+                Ticket.state.in_(UNFINISHED_STATES),
+            )
+            .order_by(Ticket.id)
+        )
+        return [(int(tid), str(summary)) for tid, summary in rows.all()]
+
+    async def assigned_open(self, person_id: str, states: Sequence[str], limit: int) -> Page:
+        """The first ``limit`` tickets assigned to a person in ``states``, oldest first, and how many there are."""
+        query = select(Ticket).where(Ticket.assignee_id == person_id, Ticket.state.in_(states)).order_by(Ticket.id)
+        return await self._page(query, limit)
+
+    async def escalated_in(self, unit_ids: Sequence[str], limit: int, *, besides: Sequence[int] = ()) -> Page:
+        """The first ``limit`` escalated tickets of ``unit_ids`` (other than ``besides``), oldest first."""
+        query = select(Ticket).where(Ticket.unit_id.in_(unit_ids), Ticket.state == TicketState.ESCALATED)
+        if besides:
+            query = query.where(Ticket.id.not_in(besides))
+        return await self._page(query.order_by(Ticket.id), limit)
+
+    async def recent_report(
+        self, platform: str, sender_id: str, chat_id: str, since: datetime, until: datetime
+    ) -> Ticket | None:
+        """The newest ticket the sender reported in ``chat_id`` between ``since`` and ``until``."""
+        return await self.session.scalar(
+            select(Ticket)
+            .join(TicketReporter)
+            .where(
+                TicketReporter.platform == platform,
+                TicketReporter.sender_id == sender_id,
+                TicketReporter.reported_at >= since,
+                TicketReporter.reported_at <= until,
+                Ticket.chat_id == chat_id,
+            )
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
 
     async def events(self, ticket_id: int) -> Sequence[TicketEvent]:
         rows = await self.session.scalars(
@@ -127,18 +204,20 @@ class TicketRepo:
         )
         return rows.all()
 
-    async def assigned_to(self, person_id: str) -> Sequence[Ticket]:
-        rows = await self.session.scalars(select(Ticket).where(Ticket.assignee_id == person_id).order_by(Ticket.id))
-        return rows.all()
-
-    async def reported_by(self, platform: str, sender_id: str) -> Sequence[Ticket]:
-        rows = await self.session.scalars(
+    async def reported_by(
+        self, platform: str, sender_id: str, states: Sequence[str] | None = None, limit: int | None = None
+    ) -> Sequence[Ticket]:
+        query = (
             select(Ticket)
             .join(TicketReporter)
             .where(TicketReporter.platform == platform, TicketReporter.sender_id == sender_id)
             .order_by(Ticket.id)
         )
-        return rows.all()
+        if states is not None:
+            query = query.where(Ticket.state.in_(states))
+        if limit is not None:
+            query = query.limit(limit)
+        return (await self.session.scalars(query)).all()
 
     async def list(self, where: TicketFilter | None = None) -> Sequence[Ticket]:
         query = select(Ticket).order_by(Ticket.id)
