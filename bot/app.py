@@ -91,7 +91,10 @@ class Service:
 
     def __post_init__(self) -> None:
         self.outbox = OutboxDispatcher(
-            self.store.sessions, {a.platform: a for a in self.adapters}, observer=self.observer
+            self.store.sessions,
+            {a.platform: a for a in self.adapters},
+            observer=self.observer,
+            instance=self.settings.instance,
         )
         self.classifier = LiveClassifier(self.settings.nlp)
         self.pipeline = Pipeline(

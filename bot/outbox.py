@@ -88,13 +88,23 @@ class Outbox:
 
         ``ticket_id`` is the ticket for messages that do not name one; ``in_reply_to`` the inbound message id.
         """
-        if not messages:
+        return await self.insert(session, self.rows(messages, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to))
+
+    def rows(
+        self, messages: Sequence[OutgoingMessage], *, now: datetime, ticket_id: int | None, in_reply_to: str | None
+    ) -> list[dict[str, Any]]:
+        return [self.row(m, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to) for m in messages]
+
+    @staticmethod
+    async def insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Write rows made by ``row`` (several messages' at once); their ids, in order."""
+        if not rows:
             return []
-        rows = [self.row(m, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to) for m in messages]
-        # Core, not the ORM's bulk insert: no ORM objects, and one INSERT ... RETURNING per batch of rows.
-        statement = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
-        result = await session.execute(statement, rows)
-        return list(result.scalars().all())
+        # Core, not the ORM's bulk insert: no ORM objects, and one INSERT ... VALUES ... RETURNING for the lot.
+        # Asking SQLAlchemy to keep the parameters' order would insert row by row on SQLite; but one
+        # statement numbers its rows in the order they are listed, so the ids in ascending order are theirs.
+        result = await session.execute(insert(OUTBOX).returning(OUTBOX.c.id), rows)
+        return sorted(result.scalars().all())
 
     @staticmethod
     async def withdraw(

@@ -171,6 +171,12 @@ class TicketSettings(BaseModel):
     photo_window_minutes: float = Field(default=10, gt=0)
 
 
+class PipelineSettings(BaseModel):
+    batch_max: int = Field(default=50, ge=1)
+    """When messages arrive faster than they are stored, up to this many waiting ones share one
+    transaction; each is still acknowledged only after the commit that holds it."""
+
+
 class PointRules(BaseModel):
     accept_on_time: int = 2
     accept_within_minutes: float = Field(default=240, gt=0)
@@ -192,12 +198,16 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=10_000, gt=0)
     database_retry_seconds: float = Field(default=120, ge=0)
     """How long an inbound message waits for a database that has gone away before it is given up."""
+    instance: str = Field(default="", max_length=64)
+    """This process's name when several ``linli run`` share one database (one per account or community):
+    after a crash it settles the outbox items it was sending itself. Empty: a single process."""
     http: HttpSettings = HttpSettings()
     wechaty: WechatySettings = WechatySettings()
     wecom: WeComSettings = WeComSettings()
     nlp: NlpSettings = NlpSettings()
     emergency: EmergencySettings = EmergencySettings()
     tickets: TicketSettings = TicketSettings()
+    pipeline: PipelineSettings = PipelineSettings()
     points: PointRules = PointRules()
     schedule: ScheduleSettings = ScheduleSettings()
 

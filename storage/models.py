@@ -105,6 +105,15 @@ class ChatGroup(Base):
     first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class OrgRevision(Base):
+    """One row counting org imports: a process keeps the org it has read until the count changes."""
+
+    __tablename__ = "org_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class CoUnit(Base):
     """A co-building unit (共建单位): an outside organisation offering resources to the community."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +12,19 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.org_file import OrgSpec
-from storage.models import UNFINISHED_STATES, ChatGroup, CoUnit, Identity, Message, Person, Role, Ticket, Unit
+from storage.base import Base
+from storage.models import (
+    UNFINISHED_STATES,
+    ChatGroup,
+    CoUnit,
+    Identity,
+    Message,
+    OrgRevision,
+    Person,
+    Role,
+    Ticket,
+    Unit,
+)
 
 
 @dataclass
@@ -43,12 +55,40 @@ class Grid:
         return self.serving.get(unit_id, [])
 
 
+ORG_CACHE = "linli.org_cache"
+_CHECKED = "linli.org_checked"
+
+
+@dataclass
+class OrgCache:
+    """Units, people and co-building units as read from the database, kept across transactions until the
+    org's revision changes (an import raises it). The objects are detached from every session: they are
+    read, never added to one or changed."""
+
+    revision: int | None = None
+    entries: dict[tuple[str, Any], Any] = field(default_factory=dict)
+
+    def reset(self, revision: int | None) -> None:
+        self.revision = revision
+        self.entries.clear()
+
+
+def shared_org_cache() -> dict[str, Any]:
+    """Session ``info`` that makes every session of a factory share one ``OrgCache``."""
+    return {ORG_CACHE: OrgCache()}
+
+
 class OrgRepo:
-    """The org as one transaction sees it. Lookups are remembered for the rest of the session (in
-    ``session.info``), so a batch of messages reads each group, sender and level of the grid once."""
+    """The org as one transaction sees it. Units, people and co-building units come from the ``OrgCache``
+    the session carries (one per process, checked against the org's revision once per transaction);
+    groups and senders are remembered for the session, so a batch of messages reads each once."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        cache = session.info.get(ORG_CACHE)
+        if cache is None:
+            cache = session.info[ORG_CACHE] = OrgCache()
+        self.cache: OrgCache = cache
 
     def _memo(self, name: str) -> dict[Any, Any]:
         memo: dict[Any, Any] = self.session.info.setdefault(f"org.{name}", {})
@@ -57,6 +97,23 @@ class OrgRepo:
     def forget(self) -> None:
         for key in [k for k in self.session.info if str(k).startswith("org.")]:
             del self.session.info[key]
+        self.session.info.pop(_CHECKED, None)
+        self.cache.reset(None)
+
+    async def _cached(self, kind: str, key: Any, load: Callable[[], Awaitable[Any]]) -> Any:
+        if not self.session.info.get(_CHECKED):
+            revision = await self.session.scalar(select(OrgRevision.revision).where(OrgRevision.id == 1))
+            if revision != self.cache.revision:
+                self.cache.reset(revision)
+            self.session.info[_CHECKED] = True
+        entry = (kind, key)
+        if entry not in self.cache.entries:
+            value = await load()
+            for row in value if isinstance(value, tuple) else (value,):
+                if isinstance(row, Base) and row in self.session:
+                    self.session.expunge(row)
+            self.cache.entries[entry] = value
+        return self.cache.entries[entry]
 
     async def warm(self, chats: Iterable[tuple[str, str]], senders: Iterable[tuple[str, str]]) -> None:
         """Read these groups and senders in two queries, for the lookups that follow."""
@@ -70,18 +127,26 @@ class OrgRepo:
             groups.update({chat: found.get(chat) for chat in wanted_chats})
         wanted_senders = {s for s in senders if s not in people}
         if wanted_senders:
-            rows2 = await self.session.execute(
-                select(Identity.platform, Identity.user_id, Person)
-                .join(Person, Person.id == Identity.person_id)
-                .where(tuple_(Identity.platform, Identity.user_id).in_(sorted(wanted_senders)))
+            identities = await self.session.execute(
+                select(Identity.platform, Identity.user_id, Identity.person_id).where(
+                    tuple_(Identity.platform, Identity.user_id).in_(sorted(wanted_senders))
+                )
             )
-            known = {(platform, user_id): person for platform, user_id, person in rows2.all()}
-            people.update({s: known[s] if s in known and known[s].active else None for s in wanted_senders})
+            known = {(platform, user_id): person_id for platform, user_id, person_id in identities.all()}
+            for sender in wanted_senders:
+                person = await self.person(known[sender]) if sender in known else None
+                people[sender] = person if person is not None and person.active else None
 
     async def import_spec(self, spec: OrgSpec) -> dict[str, int]:
-        """Make the database match the file; idempotent. People and groups left out are retired, not deleted."""
+        """Make the database match the file; idempotent. People and groups left out are retired, not deleted.
+        Raises the org's revision, so that every process reads the org again."""
         self.forget()
         s = self.session
+        revision = await s.get(OrgRevision, 1, with_for_update=True)
+        if revision is None:
+            s.add(OrgRevision(id=1, revision=1))
+        else:
+            revision.revision += 1
         existing_units = {u.id: u for u in (await s.scalars(select(Unit))).all()}
         # Parents first, so foreign keys hold on every backend.
         for unit in sorted(spec.units, key=lambda u: u.depth):
@@ -160,44 +225,43 @@ class OrgRepo:
         return True
 
     async def unit(self, unit_id: str) -> Unit | None:
-        return await self.session.get(Unit, unit_id)
+        found: Unit | None = await self._cached("unit", unit_id, lambda: self.session.get(Unit, unit_id))
+        return found
 
     async def chain(self, unit_id: str) -> list[Unit]:
         """The unit and its ancestors, nearest first: building, estate, community (or however deep)."""
-        memo = self._memo("chain")
-        if unit_id in memo:
-            return list(memo[unit_id])
         units: list[Unit] = []
         current = await self.unit(unit_id)
-        while current is not None:
+        while current is not None and current not in units:
             units.append(current)
             current = await self.unit(current.parent_id) if current.parent_id else None
-        memo[unit_id] = tuple(units)
         return units
 
     async def person_by_identity(self, platform: str, user_id: str) -> Person | None:
         memo = self._memo("person")
         if (platform, user_id) not in memo:
             identity = await self.session.get(Identity, (platform, user_id))
-            person = await self.session.get(Person, identity.person_id) if identity is not None else None
+            person = await self.person(identity.person_id) if identity is not None else None
             memo[platform, user_id] = person if person is not None and person.active else None
         found: Person | None = memo[platform, user_id]
         return found
 
     async def person(self, person_id: str) -> Person | None:
-        return await self.session.get(Person, person_id)
+        found: Person | None = await self._cached("person", person_id, lambda: self.session.get(Person, person_id))
+        return found
 
     async def responsible(self, unit_id: str) -> Sequence[Person]:
         """Active non-resident people serving exactly this unit."""
-        memo = self._memo("responsible")
-        if unit_id not in memo:
+
+        async def load() -> tuple[Person, ...]:
             rows = await self.session.scalars(
                 select(Person)
                 .where(Person.unit_id == unit_id, Person.active.is_(True), Person.role != Role.RESIDENT)
                 .order_by(Person.id)
             )
-            memo[unit_id] = tuple(rows.all())
-        people: Sequence[Person] = memo[unit_id]
+            return tuple(rows.all())
+
+        people: tuple[Person, ...] = await self._cached("responsible", unit_id, load)
         return people
 
     async def open_load(self, person_ids: Sequence[str]) -> dict[str, int]:
@@ -224,24 +288,26 @@ class OrgRepo:
 
     async def subtree(self, unit_id: str) -> list[str]:
         """The unit and every unit below it, at any depth."""
-        memo = self._memo("subtree")
-        if unit_id not in memo:
+
+        async def load() -> tuple[str, ...]:
             found = [unit_id]
             frontier = [unit_id]
             while frontier:
                 rows = await self.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier)))
                 frontier = list(rows.all())
                 found.extend(frontier)
-            memo[unit_id] = tuple(found)
-        return list(memo[unit_id])
+            return tuple(found)
+
+        return list(await self._cached("subtree", unit_id, load))
 
     async def co_units(self, community_id: str) -> Sequence[CoUnit]:
         """The community's co-building units (共建单位)."""
-        memo = self._memo("co_units")
-        if community_id not in memo:
+
+        async def load() -> tuple[CoUnit, ...]:
             rows = await self.session.scalars(select(CoUnit).where(CoUnit.community_id == community_id))
-            memo[community_id] = tuple(rows.all())
-        units: Sequence[CoUnit] = memo[community_id]
+            return tuple(rows.all())
+
+        units: tuple[CoUnit, ...] = await self._cached("co_units", community_id, load)
         return units
 
     async def units_in(self, community_id: str) -> Sequence[Unit]:

@@ -1,14 +1,22 @@
-"""The outbox: actions written with the change that caused them, sent only after it commits."""
+"""The outbox: actions written with the change that caused them, sent only after it commits.
+
+Several processes may send from one outbox: a worker claims due items in one statement that skips rows
+another process is claiming (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite lets one writer in at a
+time), marks them ``sending`` under its instance name, sends, and settles them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxItem, OutboxStatus
+
+STALE_AFTER = timedelta(minutes=10)
+"""An item another process has been sending for this long belongs to a process that died: it is unknown."""
 
 
 class OutboxRepo:
@@ -18,32 +26,39 @@ class OutboxRepo:
     def add(self, item: OutboxItem) -> None:
         self.session.add(item)
 
-    async def due(
-        self, now: datetime, limit: int = 100, platforms: Sequence[str] | None = None
-    ) -> Sequence[OutboxItem]:
-        query = (
-            select(OutboxItem)
-            .where(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.not_before <= now)
+    async def claim_due(
+        self, now: datetime, platforms: Sequence[str], *, limit: int, holder: str, at: datetime
+    ) -> list[OutboxItem]:
+        """Take up to ``limit`` items due at ``now`` for sending, oldest first: they become ``sending``,
+        claimed by ``holder`` at ``at``. Rows a concurrent claim has locked are skipped, not waited for."""
+        picked = (
+            select(OutboxItem.id)
+            .where(
+                OutboxItem.status == OutboxStatus.PENDING,
+                OutboxItem.platform.in_(platforms),
+                OutboxItem.not_before <= now,
+            )
             .order_by(OutboxItem.not_before, OutboxItem.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        if platforms is not None:
-            query = query.where(OutboxItem.platform.in_(platforms))
-        return (await self.session.scalars(query)).all()
-
-    async def claim(self, item_id: int) -> bool:
-        """Mark one pending item as being sent; False if another sender took it first."""
-        result = await self.session.execute(
+        result = await self.session.scalars(
             update(OutboxItem)
-            .where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.SENDING)
+            .where(OutboxItem.id.in_(picked.scalar_subquery()), OutboxItem.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENDING, claimed_by=holder, claimed_at=at)
+            .returning(OutboxItem)
+            .execution_options(synchronize_session=False)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return sorted(result.all(), key=lambda item: (item.not_before, item.id))
 
-    async def mark_sent(self, item_id: int, at: datetime) -> None:
-        await self.session.execute(
-            update(OutboxItem).where(OutboxItem.id == item_id).values(status=OutboxStatus.SENT, sent_at=at, error=None)
-        )
+    async def mark_sent(self, item_ids: Sequence[int], at: datetime) -> None:
+        if item_ids:
+            await self.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(item_ids))
+                .values(status=OutboxStatus.SENT, sent_at=at, error=None)
+                .execution_options(synchronize_session=False)
+            )
 
     async def mark_retry(self, item_id: int, *, error: str, not_before: datetime, give_up: bool) -> None:
         await self.session.execute(
@@ -54,12 +69,22 @@ class OutboxRepo:
                 error=error[:2000],
                 not_before=not_before,
                 attempts=OutboxItem.attempts + 1,
+                claimed_by=None,
+                claimed_at=None,
             )
+            .execution_options(synchronize_session=False)
         )
 
-    async def abandon_in_flight(self) -> int:
-        """After a crash, items caught mid-send are not resent blindly: they are marked unknown."""
+    async def abandon_in_flight(self, holder: str | None, now: datetime) -> int:
+        """After a crash, items caught mid-send are not resent blindly: they are marked unknown. These are
+        the items ``holder`` (this instance, starting again) was sending, and any that another process has
+        been sending for longer than ``STALE_AFTER``."""
+        stale = OutboxItem.claimed_at < now - STALE_AFTER
+        mine = or_(OutboxItem.claimed_by == holder, OutboxItem.claimed_by.is_(None)) if holder is not None else None
         result = await self.session.execute(
-            update(OutboxItem).where(OutboxItem.status == OutboxStatus.SENDING).values(status=OutboxStatus.UNKNOWN)
+            update(OutboxItem)
+            .where(OutboxItem.status == OutboxStatus.SENDING, or_(stale, mine) if mine is not None else stale)
+            .values(status=OutboxStatus.UNKNOWN)
+            .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0))

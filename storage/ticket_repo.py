@@ -86,9 +86,10 @@ class TicketRepo:
             state=TicketState.OPEN,
             escalation_level=0,
             sla_due_at=opened_at,
+            reporters=[],
         )
         self.session.add(ticket)
-        await self.session.flush()
+        await self.session.flush()  # the number, for the history and for whoever is told about it
         self.session.add(
             TicketEvent(ticket_id=ticket.id, at=opened_at, actor=actor, action="open", from_state=None, to_state="open")
         )
@@ -101,15 +102,14 @@ class TicketRepo:
     async def transition(
         self, ticket: Ticket, to_state: TicketState, *, actor: str, action: str, at: datetime, note: str = ""
     ) -> None:
+        """Move the ticket and record it; written with the session's next flush, like every change here."""
         self._event(ticket, to_state, actor=actor, action=action, at=at, note=note)
         ticket.state = to_state
         ticket.sla_due_at = at  # a state change starts or stops a deadline clock: the next sweep looks again
-        await self.session.flush()
 
     async def note(self, ticket: Ticket, *, actor: str, action: str, at: datetime, note: str = "") -> None:
         """A history entry that does not change the state (an attachment, a reminder)."""
         self._event(ticket, TicketState(ticket.state), actor=actor, action=action, at=at, note=note)
-        await self.session.flush()
 
     def _event(
         self, ticket: Ticket, to_state: TicketState, *, actor: str, action: str, at: datetime, note: str
@@ -129,10 +129,10 @@ class TicketRepo:
     async def add_reporter(
         self, ticket: Ticket, *, platform: str, sender_id: str, sender_name: str, person_id: str | None, at: datetime
     ) -> bool:
-        """Add a reporter; False if this sender already reported the ticket."""
-        if await self.session.get(TicketReporter, (ticket.id, platform, sender_id)) is not None:
+        """Add a reporter; False if this sender already reported the ticket (its reporters are loaded with it)."""
+        if any(r.platform == platform and r.sender_id == sender_id for r in ticket.reporters):
             return False
-        self.session.add(
+        ticket.reporters.append(
             TicketReporter(
                 ticket_id=ticket.id,
                 platform=platform,
@@ -142,8 +142,6 @@ class TicketRepo:
                 reported_at=at,
             )
         )
-        await self.session.flush()
-        await self.session.refresh(ticket, ["reporters"])
         return True
 
     async def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:

@@ -1,4 +1,5 @@
-"""indexes for the hot reads (cost per message independent of history); outbox claims across processes
+"""indexes for the hot reads (cost per message independent of history); outbox claims across processes;
+the org's revision (processes keep the org they read until an import changes it)
 
 Revision ID: 0007
 Revises: 0004
@@ -36,6 +37,12 @@ REPLACED = {
 
 
 def upgrade() -> None:
+    op.create_table(
+        "org_revision",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_org_revision")),
+    )
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         for name in REPLACED:
             batch_op.drop_index(name)
@@ -63,3 +70,4 @@ def downgrade() -> None:
             batch_op.drop_index(name)
         for name, columns in REPLACED.items():
             batch_op.create_index(name, columns, unique=False)
+    op.drop_table("org_revision")
