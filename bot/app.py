@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.adapters.base import Adapter
@@ -20,6 +21,7 @@ from bot.adapters.simulated import SimulatedAdapter
 from bot.adapters.wechaty import WechatyAdapter
 from bot.adapters.wecom.adapter import WeComAdapter
 from bot.delivery import Observer, OutboxDispatcher
+from bot.health import DatabaseHealth
 from bot.job_runner import JobRunner
 from bot.live_classifier import LiveClassifier
 from bot.message import IncomingMessage
@@ -35,6 +37,9 @@ from storage.engine import create_engine, session_factory
 from storage.org_repo import OrgRepo
 
 log = logging.getLogger(__name__)
+
+PROBE_SECONDS = 2.0
+"""How often a process that has lost its database tries it again."""
 
 
 @dataclass
@@ -95,10 +100,17 @@ class Service:
             {a.platform: a for a in self.adapters},
             observer=self.observer,
             instance=self.settings.instance,
+            patience_seconds=self.settings.database_retry_seconds,
         )
         self.classifier = LiveClassifier(self.settings.nlp)
+        self.database = DatabaseHealth()
         self.pipeline = Pipeline(
-            self.settings, self.store.sessions, self.classifier, ROUTERS, on_commit=self.outbox.nudge
+            self.settings,
+            self.store.sessions,
+            self.classifier,
+            ROUTERS,
+            on_commit=self.outbox.nudge,
+            health=self.database,
         )
         self.jobs = JobRunner(self.store.sessions, self.settings, on_commit=self.outbox.nudge)
         self.scheduler = build_scheduler(self.settings, self.jobs)
@@ -109,9 +121,11 @@ class Service:
 
     def status(self) -> dict[str, object]:
         adapters = {a.platform: a.health() for a in self.adapters}
-        ok = all(bool(h.get("connected", True)) for h in adapters.values())
+        ok = all(bool(h.get("connected", True)) for h in adapters.values()) and self.database.ok
         return {
             "ok": ok,
+            "instance": self.settings.instance,
+            "database": self.database.status(),
             "adapters": adapters,
             "outbox": {"sent": self.outbox.sent, "failed": self.outbox.failed},
             "rules": self.classifier.status(),
@@ -129,6 +143,7 @@ class Service:
             watch = self.classifier.watch(self.settings.nlp.watch_seconds)
             self._background.append(asyncio.create_task(watch, name="rules-watch"))
         self.scheduler.start()
+        self._background.append(asyncio.create_task(self._probe_database(), name="database-probe"))
         if http:
             app = create_web_app(self.status, self.web_routes())
             self._runner = web.AppRunner(app, access_log=None)
@@ -137,6 +152,20 @@ class Service:
             await site.start()
             self.http_port = int(self._runner.addresses[0][1])
             log.info("HTTP server on %s:%s", self.settings.http.host, self.http_port)
+
+    async def _probe_database(self) -> None:
+        """While the database is known to be gone, try it now and then; take messages again once it answers."""
+        while True:
+            await asyncio.sleep(PROBE_SECONDS)
+            if self.database.ok:
+                continue
+            try:
+                async with self.store.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            except Exception as exc:
+                log.debug("database still unreachable: %s", exc)
+            else:
+                self.database.back()
 
     async def stop(self) -> None:
         await self.scheduler.stop()
@@ -165,7 +194,7 @@ def default_adapters(settings: Settings) -> list[Adapter]:
         adapters.append(WeComAdapter(settings.wecom))
     if not adapters:
         log.info("no platform configured: running the simulated adapter only")
-        adapters.append(SimulatedAdapter())
+        adapters.append(SimulatedAdapter(settings=settings.sim))
     return adapters
 
 

@@ -14,8 +14,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from bot.adapters.base import Adapter, SendError
+from bot.health import database_unreachable
 from bot.outbox import to_message
 from storage.models import OutboxItem
 from storage.outbox_repo import STALE_AFTER, OutboxRepo
@@ -41,12 +43,14 @@ class OutboxDispatcher:
         observer: Observer | None = None,
         poll_seconds: float = 2.0,
         instance: str = "",
+        patience_seconds: float = 120.0,
     ) -> None:
         self.sessions = sessions
         self.adapters = dict(adapters)
         self.observer = observer
         self.poll_seconds = poll_seconds
         self.instance = instance
+        self.patience_seconds = patience_seconds
         self._wake: dict[str, asyncio.Event] = {p: asyncio.Event() for p in self.adapters}
         self._tasks: list[asyncio.Task[None]] = []
         self.sent = 0
@@ -90,16 +94,30 @@ class OutboxDispatcher:
                 failures.append((item, exc))
             else:
                 delivered.append(item)
-        async with self.sessions.begin() as session:
-            repo = OutboxRepo(session)
-            await repo.mark_sent([item.id for item in delivered], now or datetime.now(UTC))
-            for item, error in failures:
-                await self._retry_later(repo, item, error, now)
+        await self._settle(delivered, failures, now)
         self.sent += len(delivered)
         if self.observer is not None:
             for item in delivered:
                 self.observer(item)
         return len(delivered)
+
+    async def _settle(
+        self, delivered: list[OutboxItem], failures: list[tuple[OutboxItem, Exception]], now: datetime | None
+    ) -> None:
+        """Record what was sent and what failed; if the database has gone away meanwhile, wait for it (an
+        item left ``sending`` would end ``unknown``, though it was sent)."""
+        async for retry in AsyncRetrying(
+            retry=retry_if_exception(database_unreachable),
+            wait=wait_exponential(multiplier=0.5, max=10),
+            stop=stop_after_delay(self.patience_seconds),
+            reraise=True,
+        ):
+            with retry:
+                async with self.sessions.begin() as session:
+                    repo = OutboxRepo(session)
+                    await repo.mark_sent([item.id for item in delivered], now or datetime.now(UTC))
+                    for item, error in failures:
+                        await self._retry_later(repo, item, error, now)
 
     async def _retry_later(self, repo: OutboxRepo, item: OutboxItem, exc: Exception, now: datetime | None) -> None:
         known = isinstance(exc, SendError)

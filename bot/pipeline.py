@@ -19,11 +19,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_exponential
 
 from bot.context import Context
+from bot.health import DatabaseHealth, database_unreachable
 from bot.message import IncomingMessage, OutgoingMessage
 from bot.outbox import Outbox
 from bot.router import Router, dispatch
@@ -74,17 +75,6 @@ def clean_text(text: str, limit: int) -> tuple[str, bool]:
     return text, False
 
 
-def database_unreachable(exc: BaseException) -> bool:
-    """The database is down or the connection broke (not a bad statement): worth waiting and retrying."""
-    if isinstance(exc, IntegrityError):
-        return False
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OSError)
-
-
 @dataclass(frozen=True)
 class FeedResult:
     stored: bool
@@ -120,12 +110,14 @@ class Pipeline:
         classifier: Classifier,
         routers: Sequence[Router],
         on_commit: Callable[[], None] | None = None,
+        health: DatabaseHealth | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.classifier = classifier
         self.routers = list(routers)
         self.on_commit = on_commit
+        self.health = health or DatabaseHealth()
         self.outbox = Outbox.of(settings)
         self.batch_max = settings.pipeline.batch_max
         self._lock = asyncio.Lock()
@@ -174,6 +166,7 @@ class Pipeline:
             results = await self._patiently(lambda: self._process(batch))
         except Exception as exc:
             if database_unreachable(exc):
+                self.health.lost(exc)
                 for waiting in batch:
                     msg = waiting.msg
                     log.error("database unreachable; message %s:%s not stored", msg.platform, msg.message_id)
@@ -185,6 +178,7 @@ class Pipeline:
                     await self._run([waiting])
                 return
             results = [await self._alone(batch[0], exc)]
+        self.health.back()
         for waiting, result in zip(batch, results, strict=True):
             waiting.result.set_result(result)
         if any(r.outbox_ids for r in results) and self.on_commit is not None:
@@ -208,11 +202,12 @@ class Pipeline:
             return FeedResult(stored=False)
 
     async def _patiently(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run ``attempt`` again while the database is unreachable, for up to ``database_retry_seconds``."""
+        """Run ``attempt`` again while the database is unreachable, for up to ``database_retry_seconds``
+        (once only while the database is known to be gone: see ``bot.health``)."""
         async for retry in AsyncRetrying(
             retry=retry_if_exception(database_unreachable),
             wait=wait_exponential(multiplier=0.5, max=10),
-            stop=stop_after_delay(self.settings.database_retry_seconds),
+            stop=stop_after_delay(self.settings.database_retry_seconds) if self.health.ok else stop_after_attempt(1),
             before_sleep=lambda state: log.warning(
                 "database unreachable (%s); retrying (attempt %d)",
                 state.outcome.exception() if state.outcome else "?",
@@ -277,10 +272,17 @@ class Pipeline:
                 row = self._row(waiting)
                 replies = await self._handle(session, org, waiting, row)
                 stored.append(row)
-                made = self.outbox.rows(replies, now=waiting.now, ticket_id=row.ticket_id, in_reply_to=msg.message_id)
+                made = self.outbox.rows(
+                    replies,
+                    now=waiting.now,
+                    ticket_id=row.ticket_id,
+                    in_reply_to=msg.message_id,
+                    sender=(msg.platform, msg.sender_id),
+                )
                 rows.extend(made)
                 handled.append((row.ticket_id, len(made)))
             await MessageRepo(session).insert(stored)
+            await self.outbox.route(session, rows)
             ids = iter(await self.outbox.insert(session, rows))
         results = []
         for outcome in handled:
@@ -310,6 +312,9 @@ class Pipeline:
                         msg.chat_name,
                     )
                 group = await org.group(msg.platform, msg.chat_id)
+            instance = self.settings.instance
+            if instance and group is not None and group.account != instance:
+                group.account = instance  # what is said in this group goes out through this process's account
         ctx = Context(
             session=session,
             settings=self.settings,

@@ -144,6 +144,16 @@ class WeComSettings(BaseModel):
         )
 
 
+class SimSettings(BaseModel):
+    """The simulated platform (the embedded default). Both switches are for tests and load tools."""
+
+    ingest_token: SecretStr = SecretStr("")
+    """If set, ``POST /sim/messages`` on the HTTP server takes recorded messages (``linli replay``'s input
+    format, one per request) with ``Authorization: Bearer <token>`` and answers once each is stored."""
+    sent_log: Path | None = None
+    """If set, every message the simulated platform sends is appended to this file as a JSON line."""
+
+
 class NlpSettings(BaseModel):
     rules_file: Path = CONFIG_DIR / "rules.yaml"
     model_file: Path | None = CONFIG_DIR / "model.tsv"
@@ -204,6 +214,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     wechaty: WechatySettings = WechatySettings()
     wecom: WeComSettings = WeComSettings()
+    sim: SimSettings = SimSettings()
     nlp: NlpSettings = NlpSettings()
     emergency: EmergencySettings = EmergencySettings()
     tickets: TicketSettings = TicketSettings()

@@ -103,6 +103,9 @@ class ChatGroup(Base):
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
     bound_by_org: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    account: Mapped[str | None] = mapped_column(String(64))
+    """The ``instance`` (the process, with its platform account) that last heard from the group: what is
+    said in the group goes out through it."""
 
 
 class OrgRevision(Base):
@@ -288,6 +291,8 @@ class OutboxItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    account: Mapped[str | None] = mapped_column(String(64))
+    """The ``instance`` that must send the item (its account is in the group, or was written to); None: any."""
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     """The ``instance`` whose worker took the item for sending (several processes share one outbox)."""
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

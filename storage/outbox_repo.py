@@ -7,13 +7,13 @@ time), marks them ``sending`` under its instance name, sends, and settles them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxItem, OutboxStatus
+from storage.models import ChatGroup, OutboxItem, OutboxStatus, Ticket
 
 STALE_AFTER = timedelta(minutes=10)
 """An item another process has been sending for this long belongs to a process that died: it is unknown."""
@@ -26,17 +26,41 @@ class OutboxRepo:
     def add(self, item: OutboxItem) -> None:
         self.session.add(item)
 
+    async def accounts(
+        self, chats: Collection[tuple[str, str]], tickets: Collection[int]
+    ) -> tuple[dict[tuple[str, str], str | None], dict[int, str | None]]:
+        """The account (instance) of each group, and of each ticket's group."""
+        by_chat: dict[tuple[str, str], str | None] = {}
+        by_ticket: dict[int, str | None] = {}
+        if chats:
+            rows = await self.session.execute(
+                select(ChatGroup.platform, ChatGroup.chat_id, ChatGroup.account).where(
+                    tuple_(ChatGroup.platform, ChatGroup.chat_id).in_(sorted(chats))
+                )
+            )
+            by_chat = {(platform, chat_id): account for platform, chat_id, account in rows.all()}
+        if tickets:
+            found = await self.session.execute(
+                select(Ticket.id, ChatGroup.account)
+                .join(ChatGroup, (ChatGroup.platform == Ticket.platform) & (ChatGroup.chat_id == Ticket.chat_id))
+                .where(Ticket.id.in_(sorted(tickets)))
+            )
+            by_ticket = {int(ticket_id): account for ticket_id, account in found.all()}
+        return by_chat, by_ticket
+
     async def claim_due(
         self, now: datetime, platforms: Sequence[str], *, limit: int, holder: str, at: datetime
     ) -> list[OutboxItem]:
         """Take up to ``limit`` items due at ``now`` for sending, oldest first: they become ``sending``,
-        claimed by ``holder`` at ``at``. Rows a concurrent claim has locked are skipped, not waited for."""
+        claimed by ``holder`` at ``at``. Rows a concurrent claim has locked are skipped, not waited for; rows
+        another account must send are left to it."""
         picked = (
             select(OutboxItem.id)
             .where(
                 OutboxItem.status == OutboxStatus.PENDING,
                 OutboxItem.platform.in_(platforms),
                 OutboxItem.not_before <= now,
+                or_(OutboxItem.account.is_(None), OutboxItem.account == holder),
             )
             .order_by(OutboxItem.not_before, OutboxItem.id)
             .limit(limit)

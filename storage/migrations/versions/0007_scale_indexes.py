@@ -1,5 +1,5 @@
-"""indexes for the hot reads (cost per message independent of history); outbox claims across processes;
-the org's revision (processes keep the org they read until an import changes it)
+"""indexes for the hot reads (cost per message independent of history); outbox claims and accounts across
+processes; the org's revision (processes keep the org they read until an import changes it)
 
 Revision ID: 0007
 Revises: 0004
@@ -50,7 +50,10 @@ def upgrade() -> None:
             batch_op.create_index(name, columns, unique=False)
     with op.batch_alter_table("ticket_reporters", schema=None) as batch_op:
         batch_op.create_index("ix_ticket_reporters_sender", ["platform", "sender_id", "reported_at"], unique=False)
+    with op.batch_alter_table("chat_groups", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("account", sa.String(length=64), nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("account", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("claimed_by", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("claimed_at", storage.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.drop_index("ix_outbox_status")
@@ -63,6 +66,9 @@ def downgrade() -> None:
         batch_op.create_index("ix_outbox_status", ["status"], unique=False)
         batch_op.drop_column("claimed_at")
         batch_op.drop_column("claimed_by")
+        batch_op.drop_column("account")
+    with op.batch_alter_table("chat_groups", schema=None) as batch_op:
+        batch_op.drop_column("account")
     with op.batch_alter_table("ticket_reporters", schema=None) as batch_op:
         batch_op.drop_index("ix_ticket_reporters_sender")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
