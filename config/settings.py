@@ -168,6 +168,9 @@ class TicketSettings(BaseModel):
     merge_similarity: float = Field(default=0.4, gt=0, le=1)
     major_after_households: int = Field(default=3, ge=2)
     auto_close_hours: float = Field(default=72, gt=0)
+    ratings_to_close: float = Field(default=0.5, gt=0, le=1)
+    """A ticket several households reported closes when good ratings (3 or more) come from at least this
+    share of them; one bad rating reopens it; nobody objecting closes it after ``auto_close_hours``."""
     photo_window_minutes: float = Field(default=10, gt=0)
 
 

@@ -145,6 +145,8 @@ def _staff_action(number: int, describe: str, act: StaffAction) -> None:
             result = await act(ctx, ticket)
         except lifecycle.IllegalTransition as exc:
             return JobOutcome(report=[f"#{number} is {exc.state}: cannot {describe}"])
+        except lifecycle.OutsideCommunity as exc:
+            return JobOutcome(report=[f"'{exc.person_id}' serves another community than #{number}: cannot {describe}"])
         if isinstance(result, str):
             return JobOutcome(report=[result])
         return JobOutcome(messages=result)
