@@ -17,6 +17,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.message import DirectMessage, OutgoingMessage, Say, SendImage, Topic
+from bot.texts.names import mask_personal
 from config.schedule import QuietHours
 from config.settings import Settings
 from storage.models import OutboxItem, OutboxStatus
@@ -70,7 +71,8 @@ class Outbox:
         if isinstance(message, Say):
             values.update(chat_id=message.chat_id, text=message.text, mentions=list(message.mentions))
         elif isinstance(message, DirectMessage):
-            values.update(recipient=message.to, text=message.text)
+            # A direct message goes to someone on the grid, not to the group the number was posted in.
+            values.update(recipient=message.to, text=mask_personal(message.text))
         elif isinstance(message, SendImage):
             values.update(chat_id=message.chat_id, image_path=message.path, text=message.caption)
         return values

@@ -56,6 +56,13 @@ class WechatySettings(BaseModel):
     """start() fails with AdapterStartError if the account has not logged in by then."""
     send_wait_seconds: float = Field(default=10.0, ge=0)
     """How long a send waits for a lost connection to come back before raising SendError."""
+    inbox_size: int = Field(default=10_000, gt=0)
+    """Message ids waiting to be read and stored; beyond this the puppet's new ones are refused and logged
+    (memory stays bounded under a flood)."""
+    store_retry_seconds: float = Field(default=30.0, gt=0)
+    """A message the core could not store (database away) is offered again, backing off up to this delay."""
+    stop_drain_seconds: float = Field(default=15.0, ge=0)
+    """On stop, how long the messages already taken from the puppet may take to be stored."""
     forward_content_types: list[str] = Field(default_factory=lambda: ["text", "image", "voice"])
     """Kinds of inbound message handed to the core; others (stickers, video, files, links…) are logged
     and dropped. Images and voice arrive with empty text and that content_type: the core attaches a
@@ -116,6 +123,10 @@ class WeComSettings(BaseModel):
     # inbound
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     dedupe_size: int = Field(default=4096, gt=0)
+    callback_window_seconds: float = Field(default=300, gt=0)
+    """A callback whose signed timestamp is further than this from linli's clock is refused (403)."""
+    callback_store_seconds: float = Field(default=4.0, gt=0, lt=5)
+    """How long a callback waits for its message to be stored before answering 503 (WeCom waits 5 s)."""
 
     @property
     def app_enabled(self) -> bool:

@@ -404,9 +404,7 @@ async def messages_for(
     return out
 
 
-def charts_for(
-    settings: Settings, digest: Digest, chats: list[tuple[str, str]]
-) -> Callable[[], list[OutgoingMessage]]:
+def charts_for(settings: Settings, digest: Digest, chats: list[tuple[str, str]]) -> Callable[[], list[OutgoingMessage]]:
     """The follow-up after the digest's commit: write the files, then send the charts to the committee's chats."""
 
     def draw() -> list[OutgoingMessage]:

@@ -37,7 +37,16 @@ from bot.adapters.wechaty.translate import (
     message_time,
     strip_mentions,
 )
-from bot.message import DIRECT_CHAT, DirectMessage, IncomingMessage, OutgoingMessage, Platform, Say, SendImage
+from bot.message import (
+    DIRECT_CHAT,
+    DirectMessage,
+    IncomingMessage,
+    NotStored,
+    OutgoingMessage,
+    Platform,
+    Say,
+    SendImage,
+)
 from config.settings import WechatySettings
 
 log = logging.getLogger(__name__)
@@ -104,13 +113,13 @@ class WechatyAdapter:
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
-        self._inbox: asyncio.Queue[str] = asyncio.Queue()
+        self._inbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.inbox_size)
         self._names: dict[tuple[str, str], tuple[float, str]] = {}
         self._seen_rooms: set[str] = set()
         self._reconnects = 0
         self._last_error: str | None = None
         self._last_error_at: datetime | None = None
-        self._counts = {"received": 0, "ignored": 0, "sent": 0, "send_failed": 0}
+        self._counts = {"received": 0, "ignored": 0, "sent": 0, "send_failed": 0, "inbox_refused": 0}
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -142,19 +151,38 @@ class WechatyAdapter:
         log.info("wechaty: logged in as %s", self._self_id)
 
     async def stop(self) -> None:
-        """Disconnect without stopping the provider's puppet (the account stays logged in there)."""
+        """Disconnect without stopping the provider's puppet (the account stays logged in there).
+
+        No new message is taken from the puppet once stopping; those already taken are stored first, for
+        up to ``stop_drain_seconds``; any left after that are named in the log."""
         self._stopping = True
-        for task in (self._supervisor, self._consumer):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        self._supervisor = self._consumer = None
+        await self._cancel(self._supervisor)
+        self._supervisor = None
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None and not consumer.done() and self._feed is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained(), self.settings.stop_drain_seconds)
+        await self._cancel(consumer)
+        left = []
+        while not self._inbox.empty():
+            left.append(self._inbox.get_nowait())
+        if left:
+            log.error("wechaty: stopped with %d message(s) not stored: %s", len(left), ", ".join(left[:50]))
         await self._drop(self._puppet)
         self._puppet = None
         self._connected.clear()
         if self._started is not None and not self._started.done():
             self._started.cancel()
+
+    async def _drained(self) -> None:
+        await self._inbox.join()
+
+    @staticmethod
+    async def _cancel(task: asyncio.Task[None] | None) -> None:
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     def health(self) -> dict[str, object]:
         return {
@@ -273,7 +301,15 @@ class WechatyAdapter:
         log.warning("wechaty: the account %s was logged out at the provider", payload.contact_id)
 
     def _on_message(self, payload: Any) -> None:
-        self._inbox.put_nowait(str(payload.message_id))
+        message_id = str(payload.message_id)
+        if self._stopping:
+            log.warning("wechaty: message %s arrived while stopping; not taken", message_id)
+            return
+        try:
+            self._inbox.put_nowait(message_id)
+        except asyncio.QueueFull:
+            self._counts["inbox_refused"] += 1
+            log.error("wechaty: inbox full (%d waiting); message %s refused", self._inbox.qsize(), message_id)
 
     def _on_error(self, payload: Any) -> None:
         text = str(getattr(payload, "data", payload))[:300]
@@ -322,23 +358,38 @@ class WechatyAdapter:
         while True:
             message_id = await self._inbox.get()
             try:
-                message = await self._translate(message_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._counts["ignored"] += 1
-                log.error("wechaty: cannot read message %s: %s", message_id, self._describe(exc))
-                continue
-            if message is None:
-                continue
-            self._counts["received"] += 1
-            assert self._feed is not None
+                await self._take(message_id)
+            finally:
+                self._inbox.task_done()
+
+    async def _take(self, message_id: str) -> None:
+        try:
+            message = await self._translate(message_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._counts["ignored"] += 1
+            log.error("wechaty: cannot read message %s: %s", message_id, self._describe(exc))
+            return
+        if message is None:
+            return
+        self._counts["received"] += 1
+        assert self._feed is not None
+        delay = min(0.5, self.settings.store_retry_seconds)
+        while True:
             try:
                 await self._feed(message)
+                return
             except asyncio.CancelledError:
                 raise
+            except NotStored as exc:
+                # The puppet will not give this message again: keep offering it until the core takes it.
+                log.warning("wechaty: message %s not stored (%s); again in %.1fs", message_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.store_retry_seconds)
             except Exception:
                 log.exception("wechaty: the core failed on message %s", message_id)
+                return
 
     async def _translate(self, message_id: str) -> IncomingMessage | None:
         wait = max(self.settings.send_wait_seconds, self.settings.connect_timeout_seconds)
