@@ -5,13 +5,13 @@ Web: the composition root runs one aiohttp server and adds ``adapter.web_routes(
 * ``GET|POST /wecom/aibot/callback`` — the 智能机器人 (JSON, receive id ``""``);
 * ``GET|POST /wecom/app/callback`` — the self-built app (XML, receive id = CorpID).
 
-Each route exists only when its channel is configured. A GET is URL verification, answered with the
-bare decrypted echostr. A POST is verified, decrypted and checked to be within
-``callback_window_seconds`` of its own timestamp; its message is handed to the pipeline in a tracked
-task (a set, discarded when done, drained by ``stop``) and the callback is answered with an empty 200 only once the message is stored, or
-503 so that WeCom sends it again (it retries three times). Forged signatures and stale timestamps get
-403; malformed, oversized or undecryptable bodies get 400; both are logged with
-WeCom's error code. Retried or replayed callbacks (same msgid) and unknown chats get 200 and are logged.
+Each route exists only when its channel is configured. A GET is URL verification, answered with the bare
+decrypted echostr. A POST is verified, decrypted and checked to be within ``callback_window_seconds`` of its
+own timestamp; its message is handed to the pipeline in a tracked task (a set, discarded when done, drained by
+``stop``) and the callback is answered with an empty 200 only once the message is stored, or 503 so that WeCom
+sends it again (it retries three times). Forged signatures and stale timestamps get 403; malformed, oversized
+or undecryptable bodies get 400; both are logged with WeCom's error code. Retried or replayed callbacks (same
+msgid) and unknown chats get 200 and are logged.
 
 Sending (see ``send``):
 
