@@ -44,6 +44,8 @@ class OutboxDispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self.sent = 0
         self.failed = 0
+        self.after_id: int | None = None
+        """Send only items written after this one (``linli replay``: what its own messages caused)."""
 
     def nudge(self) -> None:
         for event in self._wake.values():
@@ -62,7 +64,7 @@ class OutboxDispatcher:
         while True:
             clock = now or datetime.now(UTC)
             async with self.sessions() as session:
-                due = await OutboxRepo(session).due(clock, limit=50, platforms=platforms)
+                due = await OutboxRepo(session).due(clock, limit=50, platforms=platforms, after_id=self.after_id)
             if not due:
                 return sent
             for item in due:

@@ -79,19 +79,21 @@ def test_replay_stdout_is_json_only_and_bad_lines_are_named(tmp_path: Path, env:
 
 def test_demo_prints_tickets_and_a_second_run_adds_none(env: dict[str, str]) -> None:
     env = {"LINLI_DATABASE_URL": env["LINLI_DATABASE_URL"]}
-    first = linli("demo", env=env)
+    first = linli("demo", "--database", env["LINLI_DATABASE_URL"], env=env)
     assert first.returncode == 0, first.stderr
     assert "工单" in first.stdout
     assert "已通知" in first.stdout
     count = len(json.loads(linli("tickets", "list", "--json", env=env).stdout))
     assert count >= 5
-    assert linli("demo", env=env).returncode == 0
+    assert linli("demo", "--database", env["LINLI_DATABASE_URL"], env=env).returncode == 0
     assert len(json.loads(linli("tickets", "list", "--json", env=env).stdout)) == count
 
 
 def test_interactive_demo_answers_a_typed_report(env: dict[str, str]) -> None:
     env = {"LINLI_DATABASE_URL": env["LINLI_DATABASE_URL"]}
-    result = linli("demo", "--interactive", env=env, stdin="1\n陈生\n6楼走廊灯坏了\n")
+    result = linli(
+        "demo", "--interactive", "--database", env["LINLI_DATABASE_URL"], env=env, stdin="1\n陈生\n6楼走廊灯坏了\n"
+    )
     assert result.returncode == 0, result.stderr
     assert "已记录 #1" in result.stdout
 
