@@ -23,6 +23,8 @@ from config.settings import Settings
 from storage.models import OutboxItem, OutboxStatus
 
 OUTBOX = cast(Table, OutboxItem.__table__)
+URGENT, PRESSING = 2, 1
+"""Outbox priorities: what is due leaves highest first (``OutboxRepo.due``)."""
 
 
 def to_message(item: OutboxItem) -> OutgoingMessage:
@@ -49,10 +51,27 @@ class Outbox:
         """When ``message`` goes out if emitted at ``now``: at once, or when the quiet hours end if it may wait."""
         return self.quiet.release_at(now, self.tz) if message.hold else now
 
+    @staticmethod
+    def priority(message: OutgoingMessage, urgent: bool) -> int:
+        """2: about an urgent or ``check`` message; 1: a notice that may not wait (only urgent tickets'
+        notices, reminders and escalations are never held); 0: everything else."""
+        if urgent:
+            return URGENT
+        if not message.hold and message.topic in (Topic.NOTICE, Topic.REMIND, Topic.ESCALATE):
+            return PRESSING
+        return 0
+
     def row(
-        self, message: OutgoingMessage, *, now: datetime, ticket_id: int | None, in_reply_to: str | None
+        self,
+        message: OutgoingMessage,
+        *,
+        now: datetime,
+        ticket_id: int | None,
+        in_reply_to: str | None,
+        urgent: bool = False,
     ) -> dict[str, Any]:
         values: dict[str, Any] = {
+            "priority": self.priority(message, urgent),
             "created_at": now,
             "not_before": self.send_at(message, now),
             "platform": message.platform,
@@ -85,14 +104,16 @@ class Outbox:
         now: datetime,
         ticket_id: int | None = None,
         in_reply_to: str | None = None,
+        urgent: bool = False,
     ) -> list[int]:
         """Write ``messages`` to the outbox in ``session``'s transaction; their row ids, in order.
 
-        ``ticket_id`` is the ticket for messages that do not name one; ``in_reply_to`` the inbound message id.
+        ``ticket_id`` is the ticket for messages that do not name one; ``in_reply_to`` the inbound message id;
+        ``urgent``: they answer an urgent or ``check`` message, so they leave before everything else.
         """
         if not messages:
             return []
-        rows = [self.row(m, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to) for m in messages]
+        rows = [self.row(m, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to, urgent=urgent) for m in messages]
         # Core, not the ORM's bulk insert: no ORM objects, and one INSERT ... RETURNING per batch of rows.
         statement = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
         result = await session.execute(statement, rows)

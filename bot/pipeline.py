@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from bot.context import Context
+from bot.flood import ReplyGuard
 from bot.message import IncomingMessage, NotStored
 from bot.outbox import Outbox
 from bot.router import Router, dispatch
@@ -104,6 +105,7 @@ class Pipeline:
         self.routers = list(routers)
         self.on_commit = on_commit
         self.outbox = Outbox.of(settings)
+        self.guard = ReplyGuard(settings.flood)
         self._lock = asyncio.Lock()
 
     async def feed(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
@@ -215,10 +217,17 @@ class Pipeline:
                 sender=sender,
                 command=parse_command(msg.text) if msg.content_type == "text" else None,
             )
-            replies = await dispatch(self.routers, msg, ctx) or []
+            replies = self.guard.screen(msg, decision, await dispatch(self.routers, msg, ctx) or [], now)
             await session.flush()
             ticket_id = row.ticket_id
-            ids = await self.outbox.emit(session, replies, now=now, ticket_id=ticket_id, in_reply_to=msg.message_id)
+            ids = await self.outbox.emit(
+                session,
+                replies,
+                now=now,
+                ticket_id=ticket_id,
+                in_reply_to=msg.message_id,
+                urgent=decision.urgent or decision.check,
+            )
             return FeedResult(
                 stored=True,
                 outbox_ids=tuple(ids),

@@ -56,6 +56,9 @@ class WechatySettings(BaseModel):
     """start() fails with AdapterStartError if the account has not logged in by then."""
     send_wait_seconds: float = Field(default=10.0, ge=0)
     """How long a send waits for a lost connection to come back before raising SendError."""
+    max_send_wait_seconds: float = Field(default=5.0, ge=0)
+    """How long a send waits for its room's or the account's pacing before it goes back to the outbox
+    (retried when the slot comes, others sent meanwhile): one busy room never holds up every room."""
     inbox_size: int = Field(default=10_000, gt=0)
     """Message ids waiting to be read and stored; beyond this the puppet's new ones are refused and logged
     (memory stays bounded under a flood)."""
@@ -185,6 +188,19 @@ class TicketSettings(BaseModel):
     photo_window_minutes: float = Field(default=10, gt=0)
 
 
+class FloodSettings(BaseModel):
+    """Limits on what linli answers one sender and one chat (urgent and ``check`` messages are never limited)."""
+
+    enabled: bool = True
+    per_sender_per_minute: int = Field(default=6, gt=0)
+    per_sender_per_hour: int = Field(default=60, gt=0)
+    per_chat_per_minute: int = Field(default=20, gt=0)
+    repeat_seconds: float = Field(default=300, gt=0)
+    """An answer identical to one the sender got this recently is collapsed into one short notice."""
+    max_keys: int = Field(default=20_000, gt=0)
+    """Senders, chats and answers remembered per process (least recently used forgotten first)."""
+
+
 class PointRules(BaseModel):
     accept_on_time: int = 2
     accept_within_minutes: float = Field(default=240, gt=0)
@@ -213,6 +229,7 @@ class Settings(BaseSettings):
     emergency: EmergencySettings = EmergencySettings()
     tickets: TicketSettings = TicketSettings()
     points: PointRules = PointRules()
+    flood: FloodSettings = FloodSettings()
     schedule: ScheduleSettings = ScheduleSettings()
 
     @classmethod

@@ -64,6 +64,14 @@ class OutboxRepo:
             )
         )
 
+    async def defer(self, item_id: int, *, not_before: datetime) -> None:
+        """Put an item that was never tried back in the queue for later, without counting an attempt."""
+        await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(status=OutboxStatus.PENDING, not_before=not_before)
+        )
+
     async def abandon_in_flight(self) -> int:
         """After a crash, items caught mid-send are not resent blindly: they are marked unknown."""
         result = await self.session.execute(

@@ -41,6 +41,14 @@ def major_notice(ticket_id: int, urgent: bool, group: str, reporter: str, summar
     return f"{level}#{ticket_id} {summary}（{group}，{reporter} 反映），责任人 {assignee}，请关注。"
 
 
+def repeated() -> str:
+    return "您的消息已收到，请勿重复发送。"
+
+
+def mention_text(name: str, text: str) -> str:
+    return mention(name) + text
+
+
 def no_leader(ticket_id: int) -> str:
     return f"#{ticket_id} 所在楼栋暂未配置楼长，已转社区统一处理。"
 

@@ -539,9 +539,12 @@ class WechatyAdapter:
         if not text.strip():
             raise SendError("wechaty: refusing to send an empty message")
         mention_ids = list(mentions) or None
+        first = True
         for chunk in split_text(text, TEXT_LIMIT_BYTES):
             # pace right before the call, after any name lookups, so the spacing is what WeChat sees
-            await self._limiters.acquire(conversation)
+            # only the first part may be handed back to the outbox: after it, the rest must follow
+            await self._limiters.acquire(conversation, self.settings.max_send_wait_seconds if first else None)
+            first = False
             await self._with_puppet(
                 self._text_sender(conversation, chunk, mention_ids), self.settings.send_wait_seconds
             )
@@ -558,7 +561,7 @@ class WechatyAdapter:
         from wechaty_puppet import FileBox
 
         box = await asyncio.to_thread(FileBox.from_file, str(path))
-        await self._limiters.acquire(message.chat_id)
+        await self._limiters.acquire(message.chat_id, self.settings.max_send_wait_seconds)
         try:
             await self._with_puppet(
                 lambda p: p.message_send_file(message.chat_id, box), self.settings.send_wait_seconds
