@@ -27,7 +27,7 @@ from bot.live_classifier import LiveClassifier
 from bot.message import IncomingMessage
 from bot.pipeline import FeedResult, Pipeline
 from bot.scheduler import JobScheduler, JobSpec, cron, interval
-from bot.web.server import create_web_app
+from bot.web.server import create_admin_app, create_web_app
 from config.org_file import load_org_file
 from config.settings import Settings
 from handlers import ROUTERS
@@ -110,8 +110,10 @@ class Service:
     http_port: int | None = None
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     """This process, as its lease on the database names it."""
+    admin_port: int | None = None
     _leased: bool = False
     _runner: web.AppRunner | None = None
+    _admin: web.AppRunner | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -172,6 +174,13 @@ class Service:
             await site.start()
             self.http_port = int(self._runner.addresses[0][1])
             log.info("HTTP server on %s:%s", self.settings.http.host, self.http_port)
+            admin = self.settings.admin
+            if admin.port is not None:
+                self._admin = web.AppRunner(create_admin_app(self.status), access_log=None)
+                await self._admin.setup()
+                await web.TCPSite(self._admin, admin.host, admin.port).start()
+                self.admin_port = int(self._admin.addresses[0][1])
+                log.info("admin listener (health details) on %s:%s", admin.host, self.admin_port)
 
     async def stop(self) -> None:
         await self.scheduler.stop()
@@ -187,9 +196,10 @@ class Service:
             except Exception:
                 log.exception("stopping the %s adapter failed", adapter.platform)
         await self.outbox.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        for runner in (self._runner, self._admin):
+            if runner is not None:
+                await runner.cleanup()
+        self._runner = self._admin = None
         if self._leased:
             try:
                 async with self.store.sessions.begin() as session:

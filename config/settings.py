@@ -34,6 +34,13 @@ class HttpSettings(BaseModel):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class AdminSettings(BaseModel):
+    """A second listener for operators: /healthz with every detail. Off unless ``port`` is set."""
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)
+
+
 class RateLimit(BaseModel):
     per_second: float = Field(default=1.0, gt=0)
     per_minute: int = Field(default=20, gt=0)
@@ -223,6 +230,7 @@ class Settings(BaseSettings):
     database_retry_seconds: float = Field(default=120, ge=0)
     """How long an inbound message waits for a database that has gone away before it is given up."""
     http: HttpSettings = HttpSettings()
+    admin: AdminSettings = AdminSettings()
     wechaty: WechatySettings = WechatySettings()
     wecom: WeComSettings = WeComSettings()
     nlp: NlpSettings = NlpSettings()

@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -55,6 +58,10 @@ T = TypeVar("T")
 PuppetFactory = Callable[[], Any]
 
 NAME_CACHE_SECONDS = 300.0
+NAME_CACHE_SIZE = 20_000
+"""Names and topics remembered; the least recently used are forgotten past this."""
+QR_VIEWER = "https://wechaty.js.org/qrcode/"
+"""Where wechaty's own tools show a login QR code's value as an image."""
 PROBE_TIMEOUT_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 5.0
 PAYLOAD_ATTEMPTS = 3
@@ -114,8 +121,9 @@ class WechatyAdapter:
         self._supervisor: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.inbox_size)
-        self._names: dict[tuple[str, str], tuple[float, str]] = {}
+        self._names: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
         self._seen_rooms: set[str] = set()
+        self._qrcode_shown = ""
         self._reconnects = 0
         self._last_error: str | None = None
         self._last_error_at: datetime | None = None
@@ -318,13 +326,16 @@ class WechatyAdapter:
             log.warning("wechaty: puppet error: %s", text)
 
     def _on_scan(self, payload: Any) -> None:
+        """The account needs a login. The QR code is a credential: it goes once to the operator's terminal
+        as a URL (to open and scan), never into the logs, which are kept and shipped elsewhere."""
         status = getattr(getattr(payload, "status", None), "name", getattr(payload, "status", ""))
-        log.warning(
-            "wechaty: the account is not logged in at the provider (scan status %s); log it in there, "
-            "the QR code is %s",
-            status,
-            getattr(payload, "qrcode", None) or "not provided",
-        )
+        qrcode = str(getattr(payload, "qrcode", None) or "")
+        log.warning("wechaty: the account is not logged in at the provider (scan status %s)", status)
+        if qrcode and qrcode != self._qrcode_shown:
+            self._qrcode_shown = qrcode
+            url = qrcode if qrcode.startswith(("http://", "https://")) else QR_VIEWER + quote(qrcode, safe="")
+            sys.stderr.write(f"wechaty: scan to log in (shown once, not logged): {url}\n")
+            sys.stderr.flush()
 
     def _on_room_change(self, payload: Any) -> None:
         room_id = str(getattr(payload, "room_id", "") or "")
@@ -434,6 +445,8 @@ class WechatyAdapter:
             )
         topic = await self._room_topic(room_id)
         if room_id not in self._seen_rooms:
+            if len(self._seen_rooms) >= NAME_CACHE_SIZE:
+                self._seen_rooms.clear()  # only for the first-message log line
             self._seen_rooms.add(room_id)
             log.info("wechaty: first message from room %s (%s)", room_id, topic or "no topic")
         self_name = await self._own_name()
@@ -470,6 +483,9 @@ class WechatyAdapter:
             log.info("wechaty: no %s for %s: %s", pick, key[1], self._describe(exc))
             value = ""
         self._names[key] = (now, value)
+        self._names.move_to_end(key)
+        while len(self._names) > NAME_CACHE_SIZE:
+            self._names.popitem(last=False)
         return value
 
     async def _contact_name(self, contact_id: str) -> str:
