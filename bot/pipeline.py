@@ -218,6 +218,9 @@ class Pipeline:
                 command=parse_command(msg.text) if msg.content_type == "text" else None,
             )
             replies = self.guard.screen(msg, decision, await dispatch(self.routers, msg, ctx) or [], now)
+            unknown_group = not msg.is_direct and (ctx.group is None or ctx.group.unit_id is None)
+            if unknown_group and not self.settings.retention.keep_unknown_group_text:
+                row.text = ""  # chatter from a group the org does not know is not kept in full
             await session.flush()
             ticket_id = row.ticket_id
             ids = await self.outbox.emit(

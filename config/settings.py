@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,7 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from config.schedule import ScheduleSettings
+from config.schedule import ScheduleSettings, cron_trigger
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG_FILE = "linli.yaml"
@@ -208,6 +208,23 @@ class FloodSettings(BaseModel):
     """Senders, chats and answers remembered per process (least recently used forgotten first)."""
 
 
+class RetentionSettings(BaseModel):
+    """How long raw messages are kept (the retention job, daily); tickets keep their history regardless."""
+
+    messages_days: int = Field(default=180, ge=1)
+    """Messages older than this are deleted; those behind a ticket keep only the link (no text, no name)."""
+    keep_unknown_group_text: bool = False
+    """Chatter from groups the org does not know is stored without its text unless this is on."""
+    cron: str = "30 3 * * *"
+    """When the retention job runs (default: 03:30 every day)."""
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        cron_trigger(value, "Asia/Shanghai")
+        return value
+
+
 class PointRules(BaseModel):
     accept_on_time: int = 2
     accept_within_minutes: float = Field(default=240, gt=0)
@@ -238,6 +255,7 @@ class Settings(BaseSettings):
     tickets: TicketSettings = TicketSettings()
     points: PointRules = PointRules()
     flood: FloodSettings = FloodSettings()
+    retention: RetentionSettings = RetentionSettings()
     schedule: ScheduleSettings = ScheduleSettings()
 
     @classmethod
