@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,16 +27,36 @@ from bot.live_classifier import LiveClassifier
 from bot.message import IncomingMessage
 from bot.pipeline import FeedResult, Pipeline
 from bot.scheduler import JobScheduler, JobSpec, cron, interval
-from bot.web.server import create_web_app
+from bot.web.server import create_admin_app, create_web_app
 from config.org_file import load_org_file
 from config.settings import Settings
 from handlers import ROUTERS
 from handlers.jobs import jobs as job_defs
 from storage import migrate
 from storage.engine import create_engine, session_factory
+from storage.job_repo import ServiceLease
 from storage.org_repo import OrgRepo
 
 log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 20.0
+"""How often a running service renews its lease on the database."""
+LEASE_STALE = timedelta(seconds=90)
+"""A lease older than this belongs to a service that is gone (killed without a clean stop)."""
+
+
+class DatabaseInUse(Exception):
+    """A running ``linli run`` holds this database; the text says which."""
+
+
+async def refuse_if_live(store: Store, now: datetime | None = None) -> None:
+    """Raise DatabaseInUse if a service renewed its lease on this database within ``LEASE_STALE``."""
+    now = now or datetime.now(UTC)
+    async with store.sessions() as session:
+        holders = await ServiceLease(session).holders(now - LEASE_STALE)
+    if holders:
+        who = ", ".join(f"{key} ({(now - at).total_seconds():.0f}s ago)" for key, at in holders)
+        raise DatabaseInUse(f"a running `linli run` uses this database: {who}")
 
 
 @dataclass
@@ -86,7 +108,12 @@ class Service:
     outbox: OutboxDispatcher = field(init=False)
     scheduler: JobScheduler = field(init=False)
     http_port: int | None = None
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    """This process, as its lease on the database names it."""
+    admin_port: int | None = None
+    _leased: bool = False
     _runner: web.AppRunner | None = None
+    _admin: web.AppRunner | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -117,7 +144,20 @@ class Service:
     def web_routes(self) -> list[web.AbstractRouteDef]:
         return [route for adapter in self.adapters for route in adapter.web_routes()]
 
+    async def _renew_lease(self) -> None:
+        while True:
+            try:
+                async with self.store.sessions.begin() as session:
+                    await ServiceLease(session).hold(self.holder, datetime.now(UTC))
+            except Exception as exc:
+                log.warning("could not renew the service lease: %s", exc)
+            await asyncio.sleep(LEASE_SECONDS)
+
     async def start(self, *, http: bool = True, watch_rules: bool = True) -> None:
+        async with self.store.sessions.begin() as session:
+            await ServiceLease(session).hold(self.holder, datetime.now(UTC))
+        self._leased = True
+        self._background.append(asyncio.create_task(self._renew_lease(), name="service-lease"))
         await self.outbox.recover()
         for adapter in self.adapters:
             await adapter.start(self.receive)
@@ -134,6 +174,13 @@ class Service:
             await site.start()
             self.http_port = int(self._runner.addresses[0][1])
             log.info("HTTP server on %s:%s", self.settings.http.host, self.http_port)
+            admin = self.settings.admin
+            if admin.port is not None:
+                self._admin = web.AppRunner(create_admin_app(self.status), access_log=None)
+                await self._admin.setup()
+                await web.TCPSite(self._admin, admin.host, admin.port).start()
+                self.admin_port = int(self._admin.addresses[0][1])
+                log.info("admin listener (health details) on %s:%s", admin.host, self.admin_port)
 
     async def stop(self) -> None:
         await self.scheduler.stop()
@@ -149,9 +196,17 @@ class Service:
             except Exception:
                 log.exception("stopping the %s adapter failed", adapter.platform)
         await self.outbox.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        for runner in (self._runner, self._admin):
+            if runner is not None:
+                await runner.cleanup()
+        self._runner = self._admin = None
+        if self._leased:
+            try:
+                async with self.store.sessions.begin() as session:
+                    await ServiceLease(session).release(self.holder)
+            except Exception as exc:
+                log.warning("could not release the service lease (it goes stale by itself): %s", exc)
+            self._leased = False
 
 
 def default_adapters(settings: Settings) -> list[Adapter]:

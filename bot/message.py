@@ -99,3 +99,8 @@ bookkeeping: a held reminder is withdrawn by topic when the ticket moves on firs
 ``hold``: whether the quiet hours may hold it until morning. Answers to the person who just wrote and
 anything urgent are never held; notices, reminders, digests that can wait are.
 """
+
+
+class NotStored(Exception):
+    """The core could not store an inbound message (its database is unreachable): the adapter must not
+    acknowledge it and should offer it again later."""

@@ -73,6 +73,8 @@ class Person(Base):
     role: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
+    household: Mapped[str | None] = mapped_column(String(64))
+    """The household (户) the person belongs to, if the org says: one family's accounts count once."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     identities: Mapped[list[Identity]] = relationship(
@@ -259,6 +261,8 @@ class OutboxItem(Base):
     in_reply_to: Mapped[str | None] = mapped_column(String(128))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING, index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Higher goes first among the items due: urgent and ``check`` matters before everything else."""
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -290,3 +294,16 @@ class PointEntry(Base):
     reason: Mapped[str] = mapped_column(String(32))
     points: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Something done to people's data that must be answerable later: a privacy export or erasure, a purge."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

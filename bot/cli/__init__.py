@@ -21,6 +21,7 @@ def _register() -> None:
     from bot.cli.digest import council, digest
     from bot.cli.lists import lists, points
     from bot.cli.org import org
+    from bot.cli.privacy import privacy
     from bot.cli.replay import demo, replay_command
     from bot.cli.run import run
     from bot.cli.tickets import tickets
@@ -41,6 +42,7 @@ def _register() -> None:
         deadlines,
         digest,
         council,
+        privacy,
     ):
         main.add_command(command)
 

@@ -176,7 +176,7 @@ async def test_forged_callback_through_the_service_is_refused(running: Running) 
     query, body = aibot.aibot(d.aibot_text("@bot 假的", chatid=GROUP))
     assert await running.post(AIBOT_PATH, query.replace("msg_signature=", "msg_signature=f"), body) == 403
     assert running.results == []
-    async with aiohttp.ClientSession() as http, http.get(f"{running.base}/healthz") as r:
+    async with aiohttp.ClientSession() as http, http.get(f"{running.admin}/healthz") as r:
         health = await r.json()
     assert health["adapters"]["wecom"]["refused"] == 1
 
@@ -236,7 +236,7 @@ async def test_the_loop_over_the_long_connection(fake: FakeWeCom, gateway: FakeG
         assert len(gateway.replies) == 2
         assert gateway.refusals == []
 
-        async with aiohttp.ClientSession() as http, http.get(f"{running.base}/healthz") as r:
+        async with aiohttp.ClientSession() as http, http.get(f"{running.admin}/healthz") as r:
             health = await r.json()
         assert health["ok"] is True
         assert health["adapters"]["wecom"]["longconn"]["connected"] is True
