@@ -24,6 +24,7 @@ def _register() -> None:
     from bot.cli.replay import demo, replay_command
     from bot.cli.run import run
     from bot.cli.tickets import tickets
+    from bot.cli.users import users
     from bot.cli.wecom import wecom
 
     for command in (
@@ -41,6 +42,7 @@ def _register() -> None:
         deadlines,
         digest,
         council,
+        users,
     ):
         main.add_command(command)
 
