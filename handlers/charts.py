@@ -1,9 +1,10 @@
 """The digest's charts as PNG files, drawn with a CJK font so that every Chinese label is readable.
 
 The font is found on disk, not in matplotlib's font cache (which may predate the font's installation):
-first any font shipped in ``config/fonts/``, then the system's (Debian ``fonts-wqy-microhei`` or
-``fonts-noto-cjk``, see ci/apt-packages.txt). A chart is refused rather than drawn with boxes: every
-label is checked against the font's character map first.
+a system CJK font when there is one (Noto Sans CJK SC, WenQuanYi…: it covers every name an org file may
+hold), else the subset of Noto Sans CJK SC shipped in ``config/fonts/`` (GB 2312 and every character
+linli writes; scripts/make_font_subset.py), so charts render on a machine without any CJK font. A chart
+is refused rather than drawn with boxes: every label is checked against the font's character map first.
 """
 
 from __future__ import annotations
@@ -67,33 +68,46 @@ def missing_glyphs(path: Path, texts: Iterable[str]) -> set[str]:
     return {ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in covered}
 
 
-def _candidates() -> list[Path]:
-    shipped = sorted(p for p in SHIPPED_FONTS.glob("*") if p.suffix.lower() in (".ttf", ".otf", ".ttc"))
-    system = [Path(p) for p in font_manager.findSystemFonts() if _LIKELY_FILE.search(Path(p).name)]
-    return shipped + sorted(system)
+def shipped_fonts() -> list[Path]:
+    return sorted(p for p in SHIPPED_FONTS.glob("*") if p.suffix.lower() in (".ttf", ".otf", ".ttc"))
 
 
-@functools.lru_cache(maxsize=1)
-def cjk_font() -> CjkFont:
-    """The preferred installed font that has every glyph of a probe of our labels."""
+def system_fonts() -> list[Path]:
+    return sorted(Path(p) for p in font_manager.findSystemFonts() if _LIKELY_FILE.search(Path(p).name))
+
+
+def _usable(paths: Iterable[Path]) -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for path in _candidates():
+    for path in paths:
         try:
             family = FT2Font(str(path)).family_name
         except (OSError, RuntimeError):
             continue
         if not missing_glyphs(path, [PROBE]):
             found.setdefault(family, path)
+    return found
+
+
+def choose_font(system: Iterable[Path], shipped: Iterable[Path]) -> CjkFont:
+    """A preferred system family, else any system CJK font, else the one shipped with linli."""
+    found = _usable(system)
     for family in PREFERRED:
         if family in found:
             return CjkFont(found[family], family)
+    found = found or _usable(shipped)
     if found:
         family, path = next(iter(sorted(found.items())))
         return CjkFont(path, family)
     raise FontMissing(
-        "no CJK font found: install Debian's fonts-wqy-microhei (see ci/apt-packages.txt) or put an OFL "
-        f"font such as Noto Sans SC in {SHIPPED_FONTS}"
+        "no CJK font found: install Debian's fonts-noto-cjk or fonts-wqy-microhei, or restore the font "
+        f"linli ships in {SHIPPED_FONTS} (scripts/make_font_subset.py)"
     )
+
+
+@functools.lru_cache(maxsize=1)
+def cjk_font() -> CjkFont:
+    """The font every chart uses: see ``choose_font``."""
+    return choose_font(system_fonts(), shipped_fonts())
 
 
 def _check(font: CjkFont, labels: Sequence[str]) -> None:
