@@ -24,7 +24,8 @@ from bot.message import IncomingMessage
 from bot.outbox import Observer, OutboxDispatcher
 from bot.pipeline import FeedResult, Pipeline
 from bot.scheduler import JobScheduler, JobSpec, cron, interval
-from bot.web.server import create_web_app
+from bot.web.deps import WebDeps
+from bot.web.site import create_site
 from config.org_file import load_org_file
 from config.settings import Settings
 from handlers import ROUTERS
@@ -145,7 +146,7 @@ class Service:
             self._background.append(asyncio.create_task(watch, name="rules-watch"))
         self.scheduler.start()
         if http:
-            app = create_web_app(self.status, self.web_routes())
+            app = create_site(WebDeps(self.settings, self.store.sessions, self.status), self.web_routes())
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)

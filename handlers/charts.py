@@ -10,6 +10,7 @@ is refused rather than drawn with boxes: every label is checked against the font
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -121,6 +122,85 @@ def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
     fig.savefig(str(path), dpi=120)
     return path
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG, in memory (the desk serves charts without writing files)."""
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig)
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def weekly_lines(
+    weeks: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    title: str,
+    ylabel: str,
+    font: CjkFont | None = None,
+    *,
+    percent: bool = False,
+) -> Figure:
+    """One line per series across the weeks (受理率 and 办结率, or minutes to accept and to resolve);
+    a week without data is a gap, not a zero."""
+    font = font or cjk_font()
+    _check(font, [*weeks, title, ylabel, *(name for name, _ in series)])
+    fig = Figure(figsize=(7, 3.6))
+    ax = fig.add_subplot()
+    xs = list(range(len(weeks)))
+    colours = ("#2980b9", "#27ae60", "#c0392b", "#8e44ad")
+    for (name, values), colour in zip(series, colours, strict=False):
+        ys = [float("nan") if v is None else (v * 100 if percent else v) for v in values]
+        ax.plot(xs, ys, marker="o", label=name, color=colour)
+    step = max(1, len(weeks) // 8)
+    ax.set_xticks(xs[::step], labels=list(weeks)[::step], fontproperties=font.properties(9))
+    ax.set_ylabel(ylabel, fontproperties=font.properties())
+    ax.set_title(title, fontproperties=font.properties(13))
+    if percent:
+        ax.set_ylim(0, 105)
+    ax.grid(alpha=0.3)
+    ax.legend(prop=font.properties(10))
+    fig.tight_layout()
+    return fig
+
+
+def bar_figure(labels: Sequence[str], values: Sequence[int], title: str, font: CjkFont | None = None) -> Figure:
+    """Horizontal bars with their counts, for the desk (tickets per service area)."""
+    font = font or cjk_font()
+    _check(font, [*labels, title, "工单数"])
+    fig = Figure(figsize=(7, 3.8))
+    ax = fig.add_subplot()
+    bars = ax.barh(range(len(labels)), values, color="#c0392b")
+    ax.set_yticks(range(len(labels)), labels=list(labels), fontproperties=font.properties())
+    ax.invert_yaxis()
+    ax.bar_label(bars, labels=[str(v) for v in values], padding=3, fontproperties=font.properties(10))
+    ax.set_xlabel("工单数", fontproperties=font.properties())
+    ax.set_title(title, fontproperties=font.properties(13))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    return fig
+
+
+def grouped_bars(
+    labels: Sequence[str], opened: Sequence[int], resolved: Sequence[int], title: str, font: CjkFont | None = None
+) -> Figure:
+    """Opened and resolved side by side for each label (the desk's weeks)."""
+    font = font or cjk_font()
+    legend = ("新反映", "已办结")
+    _check(font, [*labels, title, *legend, "件数"])
+    fig = Figure(figsize=(7, 3.6))
+    ax = fig.add_subplot()
+    xs = range(len(labels))
+    ax.bar([x - 0.2 for x in xs], opened, width=0.4, label=legend[0], color="#2980b9")
+    ax.bar([x + 0.2 for x in xs], resolved, width=0.4, label=legend[1], color="#27ae60")
+    step = max(1, len(labels) // 8)
+    ax.set_xticks(list(xs)[::step], labels=list(labels)[::step], fontproperties=font.properties(9))
+    ax.set_ylabel("件数", fontproperties=font.properties())
+    ax.set_title(title, fontproperties=font.properties(13))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(prop=font.properties(10))
+    fig.tight_layout()
+    return fig
 
 
 def bar_by_domain(counts: Sequence[tuple[str, int]], title: str, path: Path, font: CjkFont | None = None) -> Path:

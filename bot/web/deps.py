@@ -1,0 +1,37 @@
+"""What the web sub-apps share: settings, the database, the clock, the service's status and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config.settings import Settings
+
+StatusFn = Callable[[], dict[str, object]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def always_ok() -> dict[str, object]:
+    return {"ok": True}
+
+
+@dataclass
+class WebDeps:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    status: StatusFn = always_ok
+    clock: Callable[[], datetime] = utc_now
+
+
+DEPS: web.AppKey[WebDeps] = web.AppKey("linli_web_deps", WebDeps)
+
+
+def deps(request: web.Request) -> WebDeps:
+    return request.app[DEPS]
