@@ -44,6 +44,8 @@ async def read_filters(
 ) -> Filters:
     values = {k: params.get(k, "").strip() for k in ("community", "estate", "building", "state", "kind", "domain")}
     values |= {k: params.get(k, "").strip() for k in ("overdue", "flag", "q", "page", "per_page")}
+    if any(not v.isprintable() for v in values.values()):
+        raise FilterError("筛选条件含有无法识别的字符")
     if values["community"] and values["community"] != scope.community_id:
         raise FilterError("只能查看本社区的工单")
     units: frozenset[str] | None = None

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from bot.web.api import create_api_app
 from bot.web.deps import WebDeps
 from bot.web.desk import create_desk_app
 from bot.web.security import forwarded_middleware
@@ -23,4 +24,5 @@ def create_site(deps: WebDeps, routes: Iterable[web.AbstractRouteDef] = ()) -> w
     if settings.desk.enabled:
         app.router.add_get("/", to_desk)
         app.add_subapp("/desk/", create_desk_app(deps))
+        app.add_subapp("/api/v1/", create_api_app(deps))
     return app

@@ -97,31 +97,37 @@ def merged_org(tmp_path: Path) -> Path:
 @pytest.fixture
 async def world(settings: Settings, tmp_path: Path) -> AsyncIterator[World]:
     async with open_store(settings) as store:
-        await import_org(store, merged_org(tmp_path))
-        adapter = SimulatedAdapter()
-        service = Service(settings, store, [adapter])
-        await adapter.start(service.receive)
-        tickets: dict[str, int] = {}
-        for key, chat_id, sender, text in REPORTS:
-            chat = Chat(chat_id, start=T0 + timedelta(minutes=len(tickets) * 5))
-            result = await service.feed(chat.msg(sender, text, message_id=key))
-            assert len(result.ticket_ids) == 1, (key, result)
-            (tickets[key],) = result.ticket_ids
-        async with store.sessions.begin() as session:
-            lamp = await session.get(Ticket, tickets["lamp"])
-            rubbish = await session.get(Ticket, tickets["rubbish"])
-            assert lamp is not None
-            assert rubbish is not None
-            lamp.decision = {**lamp.decision, "check": True}
-            rubbish.sla_deadline_at = T0 + timedelta(hours=2)
-            repo = DeskRepo(session)
-            tokens = {}
-            for name, person in USERS.items():
-                user = await repo.add_user(name, person, hash_password(PASSWORD), T0)
-                tokens[name] = new_api_token()
-                await repo.add_token(user, digest(tokens[name]), "tests", T0)
-        yield World(settings, store, service, adapter, Clock(T0 + timedelta(days=1)), tickets, tokens)
-        await service.stop()
+        built = await build_world(settings, store, tmp_path)
+        yield built
+        await built.service.stop()
+
+
+async def build_world(settings: Settings, store: Store, tmp_path: Path) -> World:
+    """The org of two communities, six reports through the pipeline, five logins with a token each."""
+    await import_org(store, merged_org(tmp_path))
+    adapter = SimulatedAdapter()
+    service = Service(settings, store, [adapter])
+    await adapter.start(service.receive)
+    tickets: dict[str, int] = {}
+    for key, chat_id, sender, text in REPORTS:
+        chat = Chat(chat_id, start=T0 + timedelta(minutes=len(tickets) * 5))
+        result = await service.feed(chat.msg(sender, text, message_id=key))
+        assert len(result.ticket_ids) == 1, (key, result)
+        (tickets[key],) = result.ticket_ids
+    async with store.sessions.begin() as session:
+        lamp = await session.get(Ticket, tickets["lamp"])
+        rubbish = await session.get(Ticket, tickets["rubbish"])
+        assert lamp is not None
+        assert rubbish is not None
+        lamp.decision = {**lamp.decision, "check": True}
+        rubbish.sla_deadline_at = T0 + timedelta(hours=2)
+        repo = DeskRepo(session)
+        tokens = {}
+        for name, person in USERS.items():
+            user = await repo.add_user(name, person, hash_password(PASSWORD), T0)
+            tokens[name] = new_api_token()
+            await repo.add_token(user, digest(tokens[name]), "tests", T0)
+    return World(settings, store, service, adapter, Clock(T0 + timedelta(days=1)), tickets, tokens)
 
 
 @pytest.fixture

@@ -1,0 +1,165 @@
+"""The JSON API at /api/v1: the desk's data for other programs, with bearer tokens (``linli users token``).
+
+The contract is openapi.json beside this file, served at /api/v1/openapi.json and checked against the
+implementation by schemathesis in the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.web import views
+from bot.web.credentials import digest
+from bot.web.deps import DEPS, WebDeps, deps
+from bot.web.filters import FilterError, read_filters
+from bot.web.scope import Scope, scope_of
+from bot.web.security import security_headers
+from bot.web.stats import weekly
+from storage.desk_repo import DeskRepo
+from storage.org_repo import OrgRepo
+
+log = logging.getLogger(__name__)
+
+SPEC_FILE = Path(__file__).resolve().parent / "openapi.json"
+SCOPE_KEY: web.RequestKey[Scope] = web.RequestKey("linli_api_scope", Scope)
+TOUCH_EVERY = timedelta(minutes=1)
+PUBLIC = ("openapi",)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+routes = web.RouteTableDef()
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    """Every error of the API: {"error": {"code", "message"}}; the message is for people, in Chinese."""
+    response = web.json_response({"error": {"code": code, "message": message}}, status=status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="linli"'
+    return response
+
+
+async def scope_for_token(d: WebDeps, secret: str) -> Scope | None:
+    """The scope of a live API token; also what Open311 uses for its api_key."""
+    if not secret:
+        return None
+    async with d.sessions.begin() as session:
+        found = await DeskRepo(session).find_token(digest(secret))
+        if found is None:
+            return None
+        token, login = found
+        now = d.clock()
+        if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+            token.last_used_at = now
+        return await scope_of(session, login)
+
+
+@web.middleware
+async def bearer_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    resource = request.match_info.route.resource
+    if resource is not None and resource.name in PUBLIC:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return error(401, "unauthorized", "请在 Authorization 头中提供有效的令牌（Bearer）。")
+    scope = await scope_for_token(deps(request), secret.strip())
+    if scope is None:
+        return error(401, "unauthorized", "令牌无效或已撤销。")
+    request[SCOPE_KEY] = scope
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return error(404, "not_found", "没有这个地址。")
+    except web.HTTPMethodNotAllowed:
+        return error(405, "method_not_allowed", "不支持这个请求方法。")
+
+
+def tz(request: web.Request) -> ZoneInfo:
+    return ZoneInfo(deps(request).settings.timezone)
+
+
+@routes.get("/openapi.json", name="openapi")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(json.loads(SPEC_FILE.read_text(encoding="utf-8")))
+
+
+@routes.get("/me")
+async def me(request: web.Request) -> web.Response:
+    return web.json_response(views.who(request[SCOPE_KEY]))
+
+
+@routes.get("/units")
+async def units(request: web.Request) -> web.Response:
+    async with deps(request).sessions() as session:
+        return web.json_response(await views.unit_options(session, request[SCOPE_KEY]))
+
+
+@routes.get("/tickets")
+async def tickets(request: web.Request) -> web.Response:
+    d = deps(request)
+    scope = request[SCOPE_KEY]
+    now = d.clock()
+    async with d.sessions() as session:
+        try:
+            filters = await read_filters(request.query, scope, OrgRepo(session), now)
+        except FilterError as exc:
+            return error(400, "bad_filter", str(exc))
+        return web.json_response(await views.ticket_page(session, scope, filters, now, tz(request)))
+
+
+@routes.get(r"/tickets/{ticket_id}")
+async def ticket(request: web.Request) -> web.Response:
+    d = deps(request)
+    raw = request.match_info["ticket_id"]
+    if not raw.isdigit() or len(raw) > 9:
+        return error(404, "not_found", "没有这件工单，或不在您的范围内。")
+    async with d.sessions() as session:
+        detail = await views.ticket_detail(session, request[SCOPE_KEY], int(raw), d.clock(), tz(request))
+    if detail is None:
+        return error(404, "not_found", "没有这件工单，或不在您的范围内。")
+    return web.json_response(detail)
+
+
+@routes.get("/council/agenda")
+async def council_agenda(request: web.Request) -> web.Response:
+    d = deps(request)
+    async with d.sessions() as session:
+        items = await views.agenda(session, d.settings, request[SCOPE_KEY], tz(request))
+    return web.json_response({"items": items})
+
+
+@routes.get("/lists")
+async def lists(request: web.Request) -> web.Response:
+    async with deps(request).sessions() as session:
+        return web.json_response(await views.three_lists(session, request[SCOPE_KEY]))
+
+
+@routes.get("/points")
+async def points(request: web.Request) -> web.Response:
+    async with deps(request).sessions() as session:
+        return web.json_response({"leaders": await views.leader_points(session, request[SCOPE_KEY])})
+
+
+@routes.get("/stats")
+async def stats(request: web.Request) -> web.Response:
+    d = deps(request)
+    raw = request.query.get("weeks", str(d.settings.desk.chart_weeks))
+    if not raw.isdigit() or not 1 <= int(raw) <= 104:
+        return error(400, "bad_filter", "weeks 应为 1 到 104 之间的整数")
+    async with d.sessions() as session:
+        data: dict[str, Any] = await weekly(session, request[SCOPE_KEY].visible, d.clock(), int(raw), tz(request))
+    return web.json_response(data)
+
+
+def create_api_app(deps: WebDeps) -> web.Application:
+    app = web.Application(middlewares=[security_headers, bearer_middleware])
+    app[DEPS] = deps
+    app.router.add_routes(routes)
+    return app
