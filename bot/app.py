@@ -25,6 +25,7 @@ from bot.outbox import Observer, OutboxDispatcher
 from bot.pipeline import FeedResult, Pipeline
 from bot.scheduler import JobScheduler, JobSpec, cron, interval
 from bot.web.deps import WebDeps
+from bot.web.metrics import Metrics
 from bot.web.site import create_site
 from config.org_file import load_org_file
 from config.settings import Settings
@@ -105,8 +106,13 @@ class Service:
             self.store.sessions, {a.platform: a for a in self.adapters}, observer=self.observer
         )
         self.classifier = LiveClassifier(self.settings.nlp)
+        self.metrics = Metrics(self.store.sessions, self.status)
         self.pipeline = Pipeline(
-            self.settings, self.store.sessions, self.classifier, ROUTERS, on_commit=self.outbox.nudge
+            self.settings,
+            self.store.sessions,
+            self.metrics.timed(self.classifier),
+            ROUTERS,
+            on_commit=self.outbox.nudge,
         )
         self.scheduler = build_scheduler(self.settings, self.store, f"service-{id(self)}", self.outbox.nudge)
         self.clock_hooks.append(self.scheduler.tick)
@@ -146,7 +152,8 @@ class Service:
             self._background.append(asyncio.create_task(watch, name="rules-watch"))
         self.scheduler.start()
         if http:
-            app = create_site(WebDeps(self.settings, self.store.sessions, self.status), self.web_routes())
+            deps = WebDeps(self.settings, self.store.sessions, self.status, metrics=self.metrics)
+            app = create_site(deps, self.web_routes())
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.web.metrics import Metrics
 
 StatusFn = Callable[[], dict[str, object]]
 
@@ -28,6 +32,7 @@ class WebDeps:
     sessions: async_sessionmaker[AsyncSession]
     status: StatusFn = always_ok
     clock: Callable[[], datetime] = utc_now
+    metrics: Metrics | None = None
 
 
 DEPS: web.AppKey[WebDeps] = web.AppKey("linli_web_deps", WebDeps)

@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.web.api import create_api_app
 from bot.web.deps import WebDeps
 from bot.web.desk import create_desk_app
+from bot.web.metrics import METRICS_KEY, Metrics, metrics_handler
 from bot.web.security import forwarded_middleware
 from bot.web.server import create_web_app
 
@@ -21,6 +22,8 @@ def create_site(deps: WebDeps, routes: Iterable[web.AbstractRouteDef] = ()) -> w
     """Sub-apps keep their own middlewares: sessions and CSRF for the desk, bearer tokens for the API."""
     settings = deps.settings
     app = create_web_app(deps.status, routes, middlewares=[forwarded_middleware(settings.http.trust_forwarded)])
+    app[METRICS_KEY] = deps.metrics or Metrics(deps.sessions, deps.status)
+    app.router.add_get("/metrics", metrics_handler)
     if settings.desk.enabled:
         app.router.add_get("/", to_desk)
         app.add_subapp("/desk/", create_desk_app(deps))
