@@ -143,6 +143,17 @@ class DeskQuery:
         )
         return TicketPage(rows.all(), total, page, per_page)
 
+    async def newest(self, visible: Visible, query: TicketQuery, limit: int) -> Sequence[Ticket]:
+        """Up to ``limit`` matching tickets, newest first, without counting them (Open311's lists)."""
+        rows = await self.session.scalars(
+            select(Ticket).where(*_filters(visible, query)).order_by(Ticket.id.desc()).limit(limit)
+        )
+        return rows.all()
+
+    async def communities(self) -> Sequence[Unit]:
+        rows = await self.session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
+        return rows.all()
+
     async def ticket(self, visible: Visible, ticket_id: int) -> Ticket | None:
         return await self.session.scalar(select(Ticket).where(visible.clause(), Ticket.id == ticket_id))
 

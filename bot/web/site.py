@@ -10,6 +10,7 @@ from bot.web.api import create_api_app
 from bot.web.deps import WebDeps
 from bot.web.desk import create_desk_app
 from bot.web.metrics import METRICS_KEY, Metrics, metrics_handler
+from bot.web.open311 import create_open311_app
 from bot.web.security import forwarded_middleware
 from bot.web.server import create_web_app
 
@@ -28,4 +29,6 @@ def create_site(deps: WebDeps, routes: Iterable[web.AbstractRouteDef] = ()) -> w
         app.router.add_get("/", to_desk)
         app.add_subapp("/desk/", create_desk_app(deps))
         app.add_subapp("/api/v1/", create_api_app(deps))
+    if settings.open311.enabled:
+        app.add_subapp("/open311/v2/", create_open311_app(deps))
     return app

@@ -1,0 +1,223 @@
+"""Open311 GeoReport v2 at /open311/v2 (JSON): services (one per service area) and service requests.
+
+Field names and values are the spec's: ``status`` is ``open`` or ``closed``, linli's own state goes into
+``status_notes``; errors are ``[{"code", "description"}]``. The api_key is a token from ``linli users
+token`` and limits what is seen to its owner's part of the grid. With ``open311.public_reads`` the GET
+calls also answer without a key, across every community, with descriptions masked and no reporters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.texts_schedule import mask_personal
+from bot.web.api import scope_for_token
+from bot.web.deps import DEPS, WebDeps, deps
+from bot.web.security import security_headers
+from bot.web.views import state_title
+from nlp.decision import Domain
+from storage.desk_query import DeskQuery, TicketQuery, Visible
+from storage.models import UNFINISHED_STATES, Ticket, Unit
+
+SERVICE_CODES = {
+    "space": Domain.SPACE,
+    "safety": Domain.SAFETY,
+    "sanitation": Domain.SANITATION,
+    "culture": Domain.CULTURE,
+    "policy": Domain.POLICY,
+    "daily_life": Domain.DAILY_LIFE,
+    "dispute": Domain.DISPUTE,
+    "other": Domain.OTHER,
+}
+CODE_OF = {domain.value: code for code, domain in SERVICE_CODES.items()}
+DESCRIPTIONS = {
+    Domain.SPACE: "停车、楼道和公共空间占用、加装电梯、充电桩",
+    Domain.SAFETY: "消防、燃气、电梯故障或困人、高空抛物、治安隐患",
+    Domain.SANITATION: "垃圾清运、卫生、异味，商铺和工地的噪声与油烟",
+    Domain.CULTURE: "文体活动与场地",
+    Domain.POLICY: "政策咨询：补贴、低保、房产证、户籍、选举",
+    Domain.DAILY_LIFE: "水、电、燃气供应，网络，快递，维修与物业服务",
+    Domain.DISPUTE: "邻里纠纷：装修噪声、广场舞、宠物、漏水到楼下",
+    Domain.OTHER: "其他事项，包括独居老人多日未见等需要有人上门看看的情况",
+}
+CLOSED_STATES = ("resolved", "closed", "merged", "rejected", "withdrawn")
+
+
+def problem(status: int, description: str) -> web.Response:
+    return web.json_response([{"code": status, "description": description}], status=status)
+
+
+def services() -> list[dict[str, Any]]:
+    return [
+        {
+            "service_code": code,
+            "service_name": domain.value,
+            "description": DESCRIPTIONS[domain],
+            "metadata": False,
+            "type": "realtime",
+            "keywords": "",
+            "group": "邻里网格",
+        }
+        for code, domain in SERVICE_CODES.items()
+    ]
+
+
+def w3(value: datetime | None, tz: ZoneInfo) -> str | None:
+    return value.astimezone(tz).isoformat(timespec="seconds") if value is not None else None
+
+
+def request_json(ticket: Ticket, units: dict[str, Unit], tz: ZoneInfo, *, public: bool) -> dict[str, Any]:
+    closed = ticket.state not in UNFINISHED_STATES
+    notes = state_title(ticket.state)
+    if ticket.resolution_note:
+        notes += f"：{ticket.resolution_note}"
+    updated = max(t for t in (ticket.opened_at, ticket.accepted_at, ticket.resolved_at, ticket.closed_at) if t)
+    unit = units.get(ticket.unit_id)
+    description = mask_personal(ticket.summary) if public else ticket.summary
+    return {
+        "service_request_id": str(ticket.id),
+        "status": "closed" if closed else "open",
+        "status_notes": notes,
+        "service_name": ticket.domain,
+        "service_code": CODE_OF.get(ticket.domain, "other"),
+        "description": description,
+        "agency_responsible": unit.name if unit is not None else None,
+        "service_notice": None,
+        "requested_datetime": w3(ticket.opened_at, tz),
+        "updated_datetime": w3(updated, tz),
+        "expected_datetime": None if closed else w3(ticket.sla_deadline_at, tz),
+        "address": unit.name if unit is not None else "",
+        "address_id": ticket.unit_id,
+        "zipcode": None,
+        "lat": None,
+        "long": None,
+        "media_url": None,
+    }
+
+
+async def reader(request: web.Request) -> tuple[list[Visible], bool]:
+    """Whose requests this caller may read: their scope with a key; everyone's (masked) if public."""
+    d = deps(request)
+    key = request.query.get("api_key", "")
+    if key:
+        scope = await scope_for_token(d, key)
+        if scope is None:
+            raise web.HTTPForbidden(
+                text='[{"code": 403, "description": "Invalid api_key"}]', content_type="application/json"
+            )
+        return [scope.visible], False
+    if not d.settings.open311.public_reads:
+        raise web.HTTPForbidden(
+            text='[{"code": 403, "description": "api_key required"}]', content_type="application/json"
+        )
+    async with d.sessions() as session:
+        communities = [u.id for u in await DeskQuery(session).communities()]
+    return [Visible(c, None, "") for c in communities], True
+
+
+def _date(raw: str, name: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name} must be a w3 datetime such as 2026-11-16T09:00:00+08:00") from None
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must carry a time zone")
+    return value
+
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/services.json")
+async def service_list(request: web.Request) -> web.Response:
+    return web.json_response(services())
+
+
+@routes.get("/services/{code}.json")
+async def service_definition(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    if code not in SERVICE_CODES:
+        return problem(404, f"no service {code}")
+    return web.json_response({"service_code": code, "attributes": []})
+
+
+@routes.get("/requests.json")
+async def request_list(request: web.Request) -> web.Response:
+    d = deps(request)
+    settings = d.settings.open311
+    tz = ZoneInfo(d.settings.timezone)
+    visibles, public = await reader(request)
+    query = request.query
+    ids: tuple[int, ...] = ()
+    if query.get("service_request_id"):
+        raw_ids = [part.strip() for part in query["service_request_id"].split(",") if part.strip()]
+        if not all(part.isdigit() and len(part) < 10 for part in raw_ids):
+            return problem(400, "service_request_id must be numbers, comma-separated")
+        ids = tuple(int(part) for part in raw_ids)
+    codes = [c for c in query.get("service_code", "").split(",") if c]
+    if any(c not in SERVICE_CODES for c in codes):
+        return problem(400, "unknown service_code")
+    statuses = {s for s in query.get("status", "").split(",") if s}
+    if statuses - {"open", "closed"}:
+        return problem(400, "status must be open or closed")
+    try:
+        end = _date(query["end_date"], "end_date") if query.get("end_date") else d.clock()
+        start = _date(query["start_date"], "start_date") if query.get("start_date") else None
+    except ValueError as exc:
+        return problem(400, str(exc))
+    if start is None:
+        start = end - timedelta(days=settings.default_days)
+    window: tuple[datetime | None, datetime | None] = (start, end)
+    if ids:  # the spec: service_request_id overrides every other parameter
+        codes, statuses, window = [], set(), (None, None)
+    states: tuple[str, ...] = ()
+    if statuses == {"open"}:
+        states = tuple(s.value for s in UNFINISHED_STATES)
+    elif statuses == {"closed"}:
+        states = CLOSED_STATES
+    found: list[dict[str, Any]] = []
+    async with d.sessions() as session:
+        repo = DeskQuery(session)
+        for visible in visibles:
+            units = {u.id: u for u in await repo.units(visible.community_id)}
+            for code in codes or [""]:
+                wanted = TicketQuery(
+                    states=states,
+                    domain=SERVICE_CODES[code].value if code else None,
+                    ids=ids,
+                    opened_from=window[0],
+                    opened_to=window[1],
+                )
+                for ticket in await repo.newest(visible, wanted, settings.max_results):
+                    found.append(request_json(ticket, units, tz, public=public))
+    found.sort(key=lambda r: int(r["service_request_id"]), reverse=True)
+    return web.json_response(found[: settings.max_results])
+
+
+@routes.get(r"/requests/{request_id}.json")
+async def one_request(request: web.Request) -> web.Response:
+    d = deps(request)
+    raw = request.match_info["request_id"]
+    visibles, public = await reader(request)
+    if raw.isdigit() and len(raw) < 10:
+        async with d.sessions() as session:
+            repo = DeskQuery(session)
+            for visible in visibles:
+                ticket = await repo.ticket(visible, int(raw))
+                if ticket is not None:
+                    units = {u.id: u for u in await repo.units(visible.community_id)}
+                    return web.json_response(
+                        [request_json(ticket, units, ZoneInfo(d.settings.timezone), public=public)]
+                    )
+    return problem(404, f"no service request {raw}")
+
+
+def create_open311_app(deps: WebDeps) -> web.Application:
+    app = web.Application(middlewares=[security_headers])
+    app[DEPS] = deps
+    app.router.add_routes(routes)
+    return app
