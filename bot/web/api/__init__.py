@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,20 +16,18 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.web import views
-from bot.web.credentials import digest
 from bot.web.deps import DEPS, WebDeps, deps
 from bot.web.filters import FilterError, read_filters
-from bot.web.scope import Scope, scope_of
+from bot.web.scope import Scope
 from bot.web.security import security_headers
 from bot.web.stats import weekly
-from storage.desk_repo import DeskRepo
+from bot.web.tokens import scope_for_token
 from storage.org_repo import OrgRepo
 
 log = logging.getLogger(__name__)
 
 SPEC_FILE = Path(__file__).resolve().parent / "openapi.json"
 SCOPE_KEY: web.RequestKey[Scope] = web.RequestKey("linli_api_scope", Scope)
-TOUCH_EVERY = timedelta(minutes=1)
 PUBLIC = ("openapi",)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -43,21 +40,6 @@ def error(status: int, code: str, message: str) -> web.Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="linli"'
     return response
-
-
-async def scope_for_token(d: WebDeps, secret: str) -> Scope | None:
-    """The scope of a live API token; also what Open311 uses for its api_key."""
-    if not secret:
-        return None
-    async with d.sessions.begin() as session:
-        found = await DeskRepo(session).find_token(digest(secret))
-        if found is None:
-            return None
-        token, login = found
-        now = d.clock()
-        if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-            token.last_used_at = now
-        return await scope_of(session, login)
 
 
 @web.middleware
