@@ -166,8 +166,9 @@ async def _names(store: Store) -> dict[str, str]:
 
 @click.command()
 @click.option("--interactive", is_flag=True, help="Type as a resident of a chosen group and see the bot answer.")
+@click.option("--web", is_flag=True, help="Afterwards keep the staff desk up on http.host:http.port until Ctrl-C.")
 @click.option("--org", "org_file", type=click.Path(path_type=Path), default=EXAMPLE_ORG, show_default=True)
-def demo(interactive: bool, org_file: Path) -> None:
+def demo(interactive: bool, org_file: Path, web: bool) -> None:
     """A scripted day in 北江社区's groups on the simulated platform, then the tickets it produced."""
     from bot.cli.tickets import print_ticket_table
 
@@ -197,6 +198,10 @@ def demo(interactive: bool, org_file: Path) -> None:
                 )
             click.echo()
             await print_ticket_table(store, decisions=True)
+            if web:
+                from bot.cli.desk_demo import serve_desk
+
+                await serve_desk(settings, store)
 
     asyncio.run(go())
 
