@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -84,12 +84,24 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _contains(column: Any, text: str, dialect: str) -> ColumnElement[bool]:
+    """Substring test, the fastest way each backend has: instr() on SQLite, strpos() on PostgreSQL
+    (both compare code points, no wildcards to escape), LIKE elsewhere."""
+    if dialect == "sqlite":
+        found: ColumnElement[bool] = func.instr(column, text) > 0
+    elif dialect == "postgresql":
+        found = func.strpos(column, text) > 0
+    else:
+        found = column.like(_like(text), escape="\\")
+    return found
+
+
 def check_flag() -> ColumnElement[bool]:
     flag: ColumnElement[bool] = Ticket.decision["check"].as_boolean().is_(True)
     return flag
 
 
-def _filters(visible: Visible, query: TicketQuery) -> list[ColumnElement[bool]]:
+def _filters(visible: Visible, query: TicketQuery, dialect: str = "") -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [visible.clause()]
     if query.units is not None:
         where.append(Ticket.unit_id.in_(sorted(query.units)))
@@ -115,11 +127,13 @@ def _filters(visible: Visible, query: TicketQuery) -> list[ColumnElement[bool]]:
         where.append(Ticket.id.in_(query.ids))
     text = query.text.strip()
     if text:
-        pattern = _like(text)
-        said = exists().where(Message.ticket_id == Ticket.id, Message.text.like(pattern, escape="\\"))
+        # One pass over the messages, then a semi-join (a correlated EXISTS would probe them once per ticket).
+        said = Ticket.id.in_(
+            select(Message.ticket_id).where(Message.ticket_id.is_not(None), _contains(Message.text, text, dialect))
+        )
         matches: list[ColumnElement[bool]] = [
-            Ticket.summary.like(pattern, escape="\\"),
-            Ticket.resolution_note.like(pattern, escape="\\"),
+            _contains(Ticket.summary, text, dialect),
+            _contains(Ticket.resolution_note, text, dialect),
             said,
         ]
         number = text.lstrip("#")
@@ -133,20 +147,31 @@ class DeskQuery:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    def _dialect(self) -> str:
+        bind = self.session.bind
+        return bind.dialect.name if bind is not None else ""
+
     async def page(self, visible: Visible, query: TicketQuery) -> TicketPage:
-        where = _filters(visible, query)
+        where = _filters(visible, query, self._dialect())
         per_page = max(1, min(query.per_page, MAX_PER_PAGE))
         page = max(1, query.page)
+        offset = (page - 1) * per_page
+        if query.text.strip():
+            # A text search reads every row once: take the matching ids in one pass, count and page them here.
+            ids = (await self.session.scalars(select(Ticket.id).where(*where).order_by(Ticket.id.desc()))).all()
+            wanted = ids[offset : offset + per_page]
+            rows = await self.session.scalars(select(Ticket).where(Ticket.id.in_(wanted)).order_by(Ticket.id.desc()))
+            return TicketPage(rows.all(), len(ids), page, per_page)
         total = int(await self.session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0)
         rows = await self.session.scalars(
-            select(Ticket).where(*where).order_by(Ticket.id.desc()).limit(per_page).offset((page - 1) * per_page)
+            select(Ticket).where(*where).order_by(Ticket.id.desc()).limit(per_page).offset(offset)
         )
         return TicketPage(rows.all(), total, page, per_page)
 
     async def newest(self, visible: Visible, query: TicketQuery, limit: int) -> Sequence[Ticket]:
         """Up to ``limit`` matching tickets, newest first, without counting them (Open311's lists)."""
         rows = await self.session.scalars(
-            select(Ticket).where(*_filters(visible, query)).order_by(Ticket.id.desc()).limit(limit)
+            select(Ticket).where(*_filters(visible, query, self._dialect())).order_by(Ticket.id.desc()).limit(limit)
         )
         return rows.all()
 
