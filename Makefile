@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,postgres,wechaty
+EXTRAS := dev,postgres,wechaty,train
 
 .PHONY: demo test lint typecheck imports unit system-deps bench lock clean
 

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 
 from bench.common import build_grid, fresh_settings, open_store, peak_rss_mb
 from config.schedule import DOMAINS
-from handlers.digest import Week, committee_markdown, compute, fit, group_text, write_files
+from handlers.digest import Week, committee_markdown, compute, group_text, write_files
 from storage.models import ChatGroup, Ticket
 
 
@@ -71,7 +71,7 @@ async def main(groups: int, week_tickets: int, all_tickets: int) -> None:
         async with store.sessions() as s:
             digest = await compute(s, settings, "c", week)
             bound = (await s.scalars(select(ChatGroup).where(ChatGroup.unit_id.is_not(None)))).all()
-        texts = [fit(group_text(digest, g.unit_id or "", g.name), 2048) for g in bound]
+        texts = [group_text(digest, g.unit_id or "", g.name) for g in bound]
         full = committee_markdown(digest)
         files = write_files(digest, out)
         elapsed = time.perf_counter() - began

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, insert, select
 
 from bench.common import build_grid, fresh_settings, open_store
+from bot.job_runner import JobRunner
 from handlers.deadlines import sweep_deadlines
 from storage.models import OutboxItem, Ticket
 
@@ -59,10 +60,10 @@ async def main(total: int, due_share: float) -> None:
         async with store.sessions() as s:
             due_now = await s.scalar(select(func.count()).where(Ticket.sla_due_at <= now))
         began = time.perf_counter()
-        actions = await sweep_deadlines(store.sessions, settings, now)
+        actions = await JobRunner(store.sessions, settings).run(sweep_deadlines, now)
         elapsed = time.perf_counter() - began
         again = time.perf_counter()
-        second = await sweep_deadlines(store.sessions, settings, now)
+        second = await JobRunner(store.sessions, settings).run(sweep_deadlines, now)
         idle = time.perf_counter() - again
         async with store.sessions() as s:
             queued = await s.scalar(select(func.count()).select_from(OutboxItem))

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +20,10 @@ from bot.adapters.base import Adapter
 from bot.adapters.simulated import SimulatedAdapter
 from bot.adapters.wechaty import WechatyAdapter
 from bot.adapters.wecom.adapter import WeComAdapter
+from bot.delivery import Observer, OutboxDispatcher
+from bot.job_runner import JobRunner
 from bot.live_classifier import LiveClassifier
 from bot.message import IncomingMessage
-from bot.outbox import Observer, OutboxDispatcher
 from bot.pipeline import FeedResult, Pipeline
 from bot.scheduler import JobScheduler, JobSpec, cron, interval
 from bot.web.deps import WebDeps
@@ -31,7 +32,6 @@ from bot.web.site import create_site
 from config.org_file import load_org_file
 from config.settings import Settings
 from handlers import ROUTERS
-from handlers.jobs import JobRun
 from handlers.jobs import jobs as job_defs
 from storage import migrate
 from storage.engine import create_engine, session_factory
@@ -63,15 +63,8 @@ async def import_org(store: Store, path: Path) -> dict[str, int]:
         return await OrgRepo(session).import_spec(spec)
 
 
-def _bind(run: JobRun, store: Store, settings: Settings) -> Callable[[datetime], Awaitable[object]]:
-    async def bound(now: datetime) -> object:
-        return await run(store.sessions, settings, now)
-
-    return bound
-
-
-def build_scheduler(settings: Settings, store: Store, name: str, on_done: Callable[[], None]) -> JobScheduler:
-    """The handlers' jobs on APScheduler triggers, each bound to this store and settings."""
+def build_scheduler(settings: Settings, runner: JobRunner) -> JobScheduler:
+    """The handlers' jobs on APScheduler triggers."""
     tz = ZoneInfo(settings.timezone)
     specs = []
     for job in job_defs(settings):
@@ -80,10 +73,8 @@ def build_scheduler(settings: Settings, store: Store, name: str, on_done: Callab
         else:
             assert job.cron is not None
             trigger = cron(job.cron, tz, job.lead)
-        specs.append(JobSpec(job.id, trigger, _bind(job.run, store, settings)))
-    return JobScheduler(
-        name, specs, timezone=tz, misfire_grace_seconds=settings.schedule.misfire_grace_seconds, on_done=on_done
-    )
+        specs.append(JobSpec(job.id, trigger, job.run))
+    return JobScheduler(runner, specs, timezone=tz, misfire_grace_seconds=settings.schedule.misfire_grace_seconds)
 
 
 @dataclass
@@ -98,7 +89,6 @@ class Service:
     outbox: OutboxDispatcher = field(init=False)
     scheduler: JobScheduler = field(init=False)
     http_port: int | None = None
-    clock_hooks: list[Callable[[datetime], object]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -115,15 +105,12 @@ class Service:
             ROUTERS,
             on_commit=self.outbox.nudge,
         )
-        self.scheduler = build_scheduler(self.settings, self.store, f"service-{id(self)}", self.outbox.nudge)
-        self.clock_hooks.append(self.scheduler.tick)
+        self.jobs = JobRunner(self.store.sessions, self.settings, on_commit=self.outbox.nudge)
+        self.scheduler = build_scheduler(self.settings, self.jobs)
 
-    async def feed(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
+    async def receive(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
+        """What adapters call for every inbound message (``now``: the clock to stamp it with, for replays)."""
         return await self.pipeline.feed(msg, now)
-
-    async def receive(self, msg: IncomingMessage) -> None:
-        """What adapters call for every inbound message."""
-        await self.pipeline.feed(msg)
 
     def status(self) -> dict[str, object]:
         adapters = {a.platform: a.health() for a in self.adapters}
@@ -136,12 +123,7 @@ class Service:
         }
 
     def web_routes(self) -> list[web.AbstractRouteDef]:
-        routes: list[web.AbstractRouteDef] = []
-        for adapter in self.adapters:
-            extra = getattr(adapter, "web_routes", None)
-            if callable(extra):
-                routes.extend(extra())
-        return routes
+        return [route for adapter in self.adapters for route in adapter.web_routes()]
 
     async def start(self, *, http: bool = True, watch_rules: bool = True) -> None:
         await self.outbox.recover()
@@ -159,9 +141,7 @@ class Service:
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
             await site.start()
-            server = getattr(site, "_server", None)
-            sockets = getattr(server, "sockets", None) or []
-            self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http.port
+            self.http_port = int(self._runner.addresses[0][1])
             log.info("HTTP server on %s:%s", self.settings.http.host, self.http_port)
 
     async def stop(self) -> None:

@@ -7,6 +7,17 @@ from datetime import datetime
 from enum import StrEnum
 
 
+class Topic(StrEnum):
+    REPLY = "reply"
+    """An answer or acknowledgement to whoever just wrote, or an announcement in the ticket's group."""
+    NOTICE = "notice"
+    """Telling someone on the grid about a ticket: a new task, a transfer, an escalation by hand."""
+    REMIND = "remind"
+    ESCALATE = "escalate"
+    DIGEST = "digest"
+    AGENDA = "agenda"
+
+
 class Platform(StrEnum):
     SIM = "sim"
     CONSOLE = "console"
@@ -31,7 +42,6 @@ class IncomingMessage:
     message_id: str
     time: datetime
     mentions: tuple[str, ...] = ()
-    mention_self: bool = False
     content_type: str = "text"
 
     @property
@@ -47,6 +57,9 @@ class Say:
     chat_id: str
     text: str
     mentions: tuple[str, ...] = ()
+    ticket: int | None = None
+    topic: Topic = Topic.REPLY
+    hold: bool = False
     kind: str = field(default="say", init=False)
 
 
@@ -57,6 +70,9 @@ class DirectMessage:
     platform: str
     to: str
     text: str
+    ticket: int | None = None
+    topic: Topic = Topic.REPLY
+    hold: bool = False
     kind: str = field(default="dm", init=False)
 
 
@@ -68,7 +84,18 @@ class SendImage:
     chat_id: str
     path: str
     caption: str = ""
+    ticket: int | None = None
+    topic: Topic = Topic.REPLY
+    hold: bool = False
     kind: str = field(default="image", init=False)
 
 
 OutgoingMessage = Say | DirectMessage | SendImage
+"""What handlers and jobs return. Besides where and what, each says:
+
+``ticket``: the ticket it is about (None: the one the inbound message joined, if any);
+``topic``: what kind of message it is (replies, notices to the grid, reminders…), for the outbox's
+bookkeeping: a held reminder is withdrawn by topic when the ticket moves on first;
+``hold``: whether the quiet hours may hold it until morning. Answers to the person who just wrote and
+anything urgent are never held; notices, reminders, digests that can wait are.
+"""

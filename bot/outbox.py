@@ -1,134 +1,124 @@
-"""Sending what the pipeline committed: one worker per platform, retried with backoff; adapters pace their sends."""
+"""The only way out: what handlers and jobs return becomes outbox rows here, and nowhere else.
+
+Rows are written in the caller's transaction (the pipeline's for a message, the job runner's for a job),
+so nobody is told about a change that was rolled back; ``bot.delivery`` sends them after the commit.
+The quiet-hours rule lives here too: a message that may be held (``hold``) waits until the quiet hours
+end; everything else goes at once.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Collection, Sequence
+from datetime import datetime, tzinfo
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.adapters.base import Adapter, SendError
-from bot.message import DirectMessage, OutgoingMessage, Say, SendImage
-from storage.models import OutboxItem
-from storage.outbox_repo import OutboxRepo
+from bot.message import DirectMessage, OutgoingMessage, Say, SendImage, Topic
+from config.schedule import QuietHours
+from config.settings import Settings
+from storage.models import OutboxItem, OutboxStatus
 
-log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 8
-BACKOFF_BASE_SECONDS = 5.0
-BACKOFF_MAX_SECONDS = 600.0
-
-Observer = Callable[[OutboxItem], None]
+OUTBOX = cast(Table, OutboxItem.__table__)
 
 
 def to_message(item: OutboxItem) -> OutgoingMessage:
+    """The message an outbox row carries, as the adapter will send it."""
+    topic = Topic(item.topic) if item.topic in Topic.__members__.values() else Topic.REPLY
+    common: dict[str, Any] = {"ticket": item.ticket_id, "topic": topic}
     if item.kind == "say":
-        return Say(platform=item.platform, chat_id=item.chat_id or "", text=item.text, mentions=tuple(item.mentions))
+        return Say(item.platform, item.chat_id or "", item.text, tuple(item.mentions), **common)
     if item.kind == "dm":
-        return DirectMessage(platform=item.platform, to=item.recipient or "", text=item.text)
-    return SendImage(platform=item.platform, chat_id=item.chat_id or "", path=item.image_path or "", caption=item.text)
+        return DirectMessage(item.platform, item.recipient or "", item.text, **common)
+    return SendImage(item.platform, item.chat_id or "", item.image_path or "", item.text, **common)
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempts))
+class Outbox:
+    def __init__(self, quiet: QuietHours, tz: tzinfo) -> None:
+        self.quiet = quiet
+        self.tz = tz
 
+    @classmethod
+    def of(cls, settings: Settings) -> Outbox:
+        return cls(settings.schedule.quiet_hours, ZoneInfo(settings.timezone))
 
-class OutboxDispatcher:
-    def __init__(
+    def send_at(self, message: OutgoingMessage, now: datetime) -> datetime:
+        """When ``message`` goes out if emitted at ``now``: at once, or when the quiet hours end if it may wait."""
+        return self.quiet.release_at(now, self.tz) if message.hold else now
+
+    def row(
+        self, message: OutgoingMessage, *, now: datetime, ticket_id: int | None, in_reply_to: str | None
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "created_at": now,
+            "not_before": self.send_at(message, now),
+            "platform": message.platform,
+            "kind": message.kind,
+            "topic": message.topic.value,
+            "chat_id": None,
+            "recipient": None,
+            "text": "",
+            "mentions": [],
+            "image_path": None,
+            "in_reply_to": in_reply_to,
+            "ticket_id": message.ticket if message.ticket is not None else ticket_id,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+        }
+        if isinstance(message, Say):
+            values.update(chat_id=message.chat_id, text=message.text, mentions=list(message.mentions))
+        elif isinstance(message, DirectMessage):
+            values.update(recipient=message.to, text=message.text)
+        elif isinstance(message, SendImage):
+            values.update(chat_id=message.chat_id, image_path=message.path, text=message.caption)
+        return values
+
+    async def emit(
         self,
-        sessions: async_sessionmaker[AsyncSession],
-        adapters: Mapping[str, Adapter],
-        observer: Observer | None = None,
-        poll_seconds: float = 2.0,
-    ) -> None:
-        self.sessions = sessions
-        self.adapters = dict(adapters)
-        self.observer = observer
-        self.poll_seconds = poll_seconds
-        self._wake: dict[str, asyncio.Event] = {p: asyncio.Event() for p in self.adapters}
-        self._tasks: list[asyncio.Task[None]] = []
-        self.sent = 0
-        self.failed = 0
+        session: AsyncSession,
+        messages: Sequence[OutgoingMessage],
+        *,
+        now: datetime,
+        ticket_id: int | None = None,
+        in_reply_to: str | None = None,
+    ) -> list[int]:
+        """Write ``messages`` to the outbox in ``session``'s transaction; their row ids, in order.
 
-    def nudge(self) -> None:
-        for event in self._wake.values():
-            event.set()
+        ``ticket_id`` is the ticket for messages that do not name one; ``in_reply_to`` the inbound message id.
+        """
+        if not messages:
+            return []
+        rows = [self.row(m, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to) for m in messages]
+        # Core, not the ORM's bulk insert: no ORM objects, and one INSERT ... RETURNING per batch of rows.
+        statement = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
+        result = await session.execute(statement, rows)
+        return list(result.scalars().all())
 
-    async def recover(self) -> None:
-        async with self.sessions.begin() as session:
-            lost = await OutboxRepo(session).abandon_in_flight()
-        if lost:
-            log.warning("%d outbox item(s) were mid-send when linli stopped; marked unknown, not resent", lost)
-
-    async def drain(self, now: datetime | None = None, platform: str | None = None) -> int:
-        """Send everything due at ``now`` (default: the real clock); returns how many were sent."""
-        platforms = [platform] if platform else list(self.adapters)
-        sent = 0
-        while True:
-            clock = now or datetime.now(UTC)
-            async with self.sessions() as session:
-                due = await OutboxRepo(session).due(clock, limit=50, platforms=platforms)
-            if not due:
-                return sent
-            for item in due:
-                sent += await self._send_one(item, now)
-
-    async def _send_one(self, item: OutboxItem, now: datetime | None) -> int:
-        async with self.sessions.begin() as session:
-            if not await OutboxRepo(session).claim(item.id):
-                return 0
-        try:
-            await self.adapters[item.platform].send(to_message(item))
-        except Exception as exc:
-            known = isinstance(exc, SendError)
-            give_up = item.attempts + 1 >= MAX_ATTEMPTS or not known or bool(getattr(exc, "permanent", False))
-            delay = backoff(item.attempts)
-            hint = getattr(exc, "retry_after", None) if known else None
-            if hint is not None:
-                delay = max(delay, timedelta(seconds=float(hint)))
-            retry_at = (now or datetime.now(UTC)) + delay
-            async with self.sessions.begin() as session:
-                await OutboxRepo(session).mark_retry(item.id, error=repr(exc), not_before=retry_at, give_up=give_up)
-            self.failed += 1
-            log.warning(
-                "sending outbox #%d (%s %s) failed (attempt %d)%s: %s",
-                item.id,
-                item.platform,
-                item.kind,
-                item.attempts + 1,
-                "; giving up" if give_up else f"; retry at {retry_at.isoformat()}",
-                exc,
+    @staticmethod
+    async def withdraw(
+        session: AsyncSession, ticket_ids: Collection[int], topics: Collection[Topic], *, now: datetime
+    ) -> set[int]:
+        """Take back the messages of ``topics`` about ``ticket_ids`` that the quiet hours still hold at ``now``
+        (reminders overtaken by the ticket's progress); returns the tickets that had any."""
+        if not ticket_ids:
+            return set()
+        withdrawn: set[int] = set()
+        ids = sorted(ticket_ids)
+        for start in range(0, len(ids), 500):
+            where = (
+                OutboxItem.ticket_id.in_(ids[start : start + 500]),
+                OutboxItem.topic.in_([t.value for t in topics]),
+                OutboxItem.status == OutboxStatus.PENDING,
+                OutboxItem.not_before > now,
             )
-            return 0
-        async with self.sessions.begin() as session:
-            await OutboxRepo(session).mark_sent(item.id, now or datetime.now(UTC))
-        self.sent += 1
-        if self.observer is not None:
-            self.observer(item)
-        return 1
-
-    def start(self) -> None:
-        for platform in self.adapters:
-            self._tasks.append(asyncio.create_task(self._worker(platform), name=f"outbox-{platform}"))
-
-    async def _worker(self, platform: str) -> None:
-        wake = self._wake[platform]
-        while True:
-            try:
-                await self.drain(platform=platform)
-            except Exception:
-                log.exception("outbox worker for %s hit an error; retrying shortly", platform)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
-            wake.clear()
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+            found = await session.scalars(select(OutboxItem.ticket_id).where(*where).distinct())
+            withdrawn.update(t for t in found.all() if t is not None)
+            await session.execute(
+                update(OutboxItem)
+                .where(*where)
+                .values(status=OutboxStatus.SKIPPED, error="overtaken before it was sent")
+                .execution_options(synchronize_session=False)
+            )
+        return withdrawn

@@ -19,14 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from bot.context import Context
-from bot.message import DirectMessage, IncomingMessage, OutgoingMessage, Say, SendImage
-from bot.quiet import notice_release
+from bot.message import IncomingMessage
+from bot.outbox import Outbox
 from bot.router import Router, dispatch
 from config.settings import Settings
 from nlp.command import parse_command
 from nlp.decision import Classifier, Decision, Domain, Kind
 from storage.message_repo import MessageRepo
-from storage.models import Message, OutboxItem
+from storage.models import Message
 from storage.org_repo import OrgRepo
 
 log = logging.getLogger(__name__)
@@ -87,25 +87,6 @@ class FeedResult:
     ticket_ids: tuple[int, ...] = ()
 
 
-def outbox_row(out: OutgoingMessage, *, now: datetime, in_reply_to: str | None) -> OutboxItem:
-    row = OutboxItem(
-        created_at=now,
-        not_before=now,
-        platform=out.platform,
-        kind=out.kind,
-        in_reply_to=in_reply_to,
-        mentions=[],
-        attempts=0,
-    )
-    if isinstance(out, Say):
-        row.chat_id, row.text, row.mentions = out.chat_id, out.text, list(out.mentions)
-    elif isinstance(out, DirectMessage):
-        row.recipient, row.text = out.to, out.text
-    elif isinstance(out, SendImage):
-        row.chat_id, row.image_path, row.text = out.chat_id, out.path, out.caption
-    return row
-
-
 class Pipeline:
     def __init__(
         self,
@@ -120,6 +101,7 @@ class Pipeline:
         self.classifier = classifier
         self.routers = list(routers)
         self.on_commit = on_commit
+        self.outbox = Outbox.of(settings)
         self._lock = asyncio.Lock()
 
     async def feed(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
@@ -221,16 +203,12 @@ class Pipeline:
                 command=parse_command(msg.text) if msg.content_type == "text" else None,
             )
             replies = await dispatch(self.routers, msg, ctx) or []
-            rows = [outbox_row(out, now=now, in_reply_to=msg.message_id) for out in replies]
-            for out_row in rows:
-                out_row.ticket_id = row.ticket_id
-                out_row.not_before = notice_release(out_row, msg, decision.urgent, now, self.settings)
-            session.add_all(rows)
             await session.flush()
             ticket_id = row.ticket_id
+            ids = await self.outbox.emit(session, replies, now=now, ticket_id=ticket_id, in_reply_to=msg.message_id)
             return FeedResult(
                 stored=True,
-                outbox_ids=tuple(r.id for r in rows),
+                outbox_ids=tuple(ids),
                 ticket_ids=(ticket_id,) if ticket_id is not None else (),
             )
 

@@ -49,7 +49,6 @@ def parse_record(line: str) -> IncomingMessage:
         message_id=str(data["message_id"]),
         time=time,
         mentions=tuple(str(m) for m in mentions),
-        mention_self=bool(data.get("mention_self", False)),
         content_type=str(data.get("content_type") or "text"),
     )
 

@@ -1,4 +1,4 @@
-"""Routers: one per feature, each a list of (filter, handler) tried in order."""
+"""Routers: one per feature, each a list of (filters, handler) tried in order; commands get one route per verb."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.message import IncomingMessage, OutgoingMessage
+from nlp.command import Verb
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -18,10 +19,19 @@ Handler = Callable[[IncomingMessage, "Context"], Awaitable[Reply]]
 Filter = Callable[[IncomingMessage, "Context"], bool]
 
 
+def verb_is(*verbs: Verb) -> Filter:
+    def check(msg: IncomingMessage, ctx: Context) -> bool:
+        return ctx.command is not None and ctx.command.verb in verbs
+
+    return check
+
+
 @dataclass
 class Router:
     name: str
     routes: list[tuple[tuple[Filter, ...], Handler]] = field(default_factory=list)
+    verbs: list[Verb] = field(default_factory=list)
+    """The command verbs this router answers, one route each."""
 
     def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -29,6 +39,11 @@ class Router:
             return handler
 
         return register
+
+    def command(self, verb: Verb, *filters: Filter) -> Callable[[Handler], Handler]:
+        """The route of one command verb (plus any further filters)."""
+        self.verbs.append(verb)
+        return self.message(verb_is(verb), *filters)
 
     async def dispatch(self, msg: IncomingMessage, ctx: Context) -> Reply:
         for filters, handler in self.routes:

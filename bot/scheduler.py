@@ -1,15 +1,14 @@
-"""APScheduler fires the jobs; the database decides what each one does.
+"""APScheduler fires the jobs; the database decides what each one does; the job runner runs them.
 
-Every job is the module-level coroutine :func:`run_job` with two strings for arguments (the scheduler's
-name and the job's stable id), so nothing of a running service is pickled into the job store and a
-restart loses nothing: the state lives in the database. Jobs coalesce (after downtime a job runs once,
-not once per missed run) and have a misfire grace time.
+The job store is APScheduler's memory store (nothing is pickled; a restart loses nothing because the
+state lives in the database). Jobs coalesce (after downtime a job runs once, not once per missed run)
+and have a misfire grace time. ``tick`` drives the same jobs from a recorded clock (``linli replay``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -18,20 +17,20 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.job_runner import JobRunner
+from bot.jobs import Job
 from config.schedule import cron_trigger
 
 log = logging.getLogger(__name__)
 
-JobFunc = Callable[[datetime], Awaitable[object]]
-
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One scheduled job: a stable id, a trigger, and what to run with the time it fired for."""
+    """One scheduled job: a stable id (APScheduler's and the logs'), a trigger, and the job."""
 
     id: str
     trigger: BaseTrigger
-    run: JobFunc
+    job: Job
 
 
 class EarlyTrigger(BaseTrigger):  # type: ignore[misc]
@@ -59,35 +58,16 @@ def cron(expr: str, tz: tzinfo, lead: timedelta | None = None) -> BaseTrigger:
     return EarlyTrigger(trigger, lead) if lead else trigger
 
 
-_SCHEDULERS: dict[str, JobScheduler] = {}
-
-
-async def run_job(scheduler: str, job_id: str) -> None:
-    """What APScheduler calls: find the running scheduler by name and run one of its jobs now."""
-    runner = _SCHEDULERS.get(scheduler)
-    if runner is None:
-        log.warning("job %s fired for scheduler %s, which is not running", job_id, scheduler)
-        return
-    await runner.run(job_id)
-
-
 class JobScheduler:
     """The jobs of one service on an AsyncIOScheduler; ``tick`` drives them from a recorded clock instead."""
 
     def __init__(
-        self,
-        name: str,
-        jobs: Sequence[JobSpec],
-        *,
-        timezone: tzinfo,
-        misfire_grace_seconds: int,
-        on_done: Callable[[], None] | None = None,
+        self, runner: JobRunner, jobs: Sequence[JobSpec], *, timezone: tzinfo, misfire_grace_seconds: int
     ) -> None:
-        self.name = name
+        self.runner = runner
         self.jobs = {job.id: job for job in jobs}
         self.timezone = timezone
         self.misfire_grace_seconds = misfire_grace_seconds
-        self.on_done = on_done
         self._scheduler: AsyncIOScheduler | None = None
         self._last_tick: datetime | None = None
 
@@ -97,11 +77,10 @@ class JobScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": self.misfire_grace_seconds},
         )
         for job in self.jobs.values():
-            scheduler.add_job(run_job, trigger=job.trigger, args=[self.name, job.id], id=job.id, name=job.id)
-        _SCHEDULERS[self.name] = self
+            scheduler.add_job(self.run, trigger=job.trigger, args=[job.id], id=job.id, name=job.id)
         scheduler.start()
         self._scheduler = scheduler
-        log.info("scheduler %s started: %s", self.name, ", ".join(f"{j.id} ({j.trigger})" for j in self.jobs.values()))
+        log.info("scheduler started: %s", ", ".join(f"{j.id} ({j.trigger})" for j in self.jobs.values()))
 
     def describe(self) -> list[dict[str, Any]]:
         if self._scheduler is None:
@@ -111,15 +90,13 @@ class JobScheduler:
             for j in self._scheduler.get_jobs()
         ]
 
-    async def run(self, job_id: str, now: datetime | None = None) -> None:
-        job = self.jobs[job_id]
+    async def run(self, job_id: str, now: datetime | None = None) -> list[Any]:
+        """Run one job now (or as if at ``now``); its reports, or none if it failed (it runs again next time)."""
         try:
-            await job.run(now or datetime.now(UTC))
+            return await self.runner.run(self.jobs[job_id].job, now or datetime.now(UTC), name=job_id)
         except Exception:
             log.exception("scheduled job %s failed; it runs again at its next time", job_id)
-            return
-        if self.on_done is not None:
-            self.on_done()
+            return []
 
     async def tick(self, now: datetime) -> None:
         """Replay's clock hook: run what would have fired between the previous tick and ``now``, once each."""
@@ -139,4 +116,3 @@ class JobScheduler:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        _SCHEDULERS.pop(self.name, None)

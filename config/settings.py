@@ -174,6 +174,9 @@ class WeComSettings(BaseModel):
 
 class NlpSettings(BaseModel):
     rules_file: Path = CONFIG_DIR / "rules.yaml"
+    model_file: Path | None = CONFIG_DIR / "model.tsv"
+    """The learned layer's weights (``linli nlp train``); None: the rules alone. A missing or refused file
+    leaves the service running on the rules, reported as degraded in /healthz."""
     cache_dir: Path = Path(".cache/linli")
     max_text_chars: int = Field(default=4000, gt=0)
     watch_seconds: float = Field(default=2.0, ge=0)

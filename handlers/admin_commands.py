@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from bot import texts
 from bot.context import Context
 from bot.message import IncomingMessage
 from bot.router import Reply, Router
+from bot.texts import chat as texts
 from handlers.common import answer
-from nlp.command import Verb
+from nlp.command import Audience, Verb
 from storage.models import Role, Unit
 
 log = logging.getLogger(__name__)
@@ -17,26 +17,22 @@ log = logging.getLogger(__name__)
 router = Router("admin_commands")
 
 
-def is_help(msg: IncomingMessage, ctx: Context) -> bool:
-    return ctx.command is not None and ctx.command.verb is Verb.HELP
-
-
-def is_bind(msg: IncomingMessage, ctx: Context) -> bool:
-    return ctx.command is not None and ctx.command.verb is Verb.BIND and not msg.is_direct
+def in_group(msg: IncomingMessage, ctx: Context) -> bool:
+    return not msg.is_direct
 
 
 def is_plain_dm(msg: IncomingMessage, ctx: Context) -> bool:
     return msg.is_direct and ctx.command is None and bool(msg.text.strip())
 
 
-@router.message(is_help)
+@router.command(Verb.HELP)
 async def handle_help(msg: IncomingMessage, ctx: Context) -> Reply:
-    parts = [texts.HELP_RESIDENT]
+    audiences = [Audience.RESIDENT]
     if ctx.sender is not None and ctx.sender.role != Role.RESIDENT:
-        parts.append(texts.HELP_LEADER)
+        audiences.append(Audience.GRID)
     if ctx.sender is not None and ctx.sender.role == Role.COMMITTEE:
-        parts.append(texts.HELP_COMMITTEE)
-    return [answer(msg, "\n".join(parts))]
+        audiences.append(Audience.COMMITTEE)
+    return [answer(msg, texts.help_text(audiences))]
 
 
 async def _find_unit(ctx: Context, name: str, community_id: str) -> Unit | None:
@@ -47,7 +43,7 @@ async def _find_unit(ctx: Context, name: str, community_id: str) -> Unit | None:
     return None
 
 
-@router.message(is_bind)
+@router.command(Verb.BIND, in_group)
 async def handle_bind(msg: IncomingMessage, ctx: Context) -> Reply:
     assert ctx.command is not None
     assert ctx.group is not None

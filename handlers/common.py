@@ -1,10 +1,11 @@
-"""Small pieces every command handler uses: answering the sender, finding a ticket, naming people."""
+"""Small pieces every handler uses: answering the sender, telling a ticket's group, finding a ticket, naming people."""
 
 from __future__ import annotations
 
-from bot import texts
 from bot.context import Context
 from bot.message import DirectMessage, IncomingMessage, OutgoingMessage, Say
+from bot.texts import chat as texts
+from bot.texts.names import mention
 from storage.models import Person, Ticket
 
 
@@ -13,21 +14,21 @@ def answer(msg: IncomingMessage, text: str) -> OutgoingMessage:
     if msg.is_direct:
         return DirectMessage(platform=msg.platform, to=msg.sender_id, text=text)
     return Say(
-        platform=msg.platform,
-        chat_id=msg.chat_id,
-        text=texts.mention(msg.sender_name) + text,
-        mentions=(msg.sender_id,),
+        platform=msg.platform, chat_id=msg.chat_id, text=mention(msg.sender_name) + text, mentions=(msg.sender_id,)
     )
 
 
 def tell_group(ticket: Ticket, text: str, *, mention_reporters: bool = False) -> Say:
+    """Say something about a ticket in the group it was reported in."""
     mentions: tuple[str, ...] = ()
     prefix = ""
     if mention_reporters:
         same_platform = [r for r in ticket.reporters if r.platform == ticket.platform]
         mentions = tuple(r.sender_id for r in same_platform)
-        prefix = "".join(texts.mention(r.sender_name) for r in same_platform)
-    return Say(platform=ticket.platform, chat_id=ticket.chat_id, text=prefix + text, mentions=mentions)
+        prefix = "".join(mention(r.sender_name) for r in same_platform)
+    return Say(
+        platform=ticket.platform, chat_id=ticket.chat_id, text=prefix + text, mentions=mentions, ticket=ticket.id
+    )
 
 
 def in_ticket_group(msg: IncomingMessage, ticket: Ticket) -> bool:
@@ -51,5 +52,5 @@ async def find_ticket(ctx: Context, number: int) -> Ticket | None:
     return ticket
 
 
-def display_name(person: Person | None, fallback: str = "社区") -> str:
+def display_name(person: Person | None, fallback: str = texts.COMMUNITY) -> str:
     return person.name if person is not None else fallback

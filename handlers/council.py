@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts_schedule as texts
-from bot.message import DirectMessage, OutgoingMessage, Say
-from bot.pipeline import outbox_row
+from bot.context import JobContext
+from bot.jobs import JobOutcome
+from bot.message import DirectMessage, OutgoingMessage, Say, Topic
+from bot.texts import council as texts
 from config.schedule import cron_trigger
 from config.settings import Settings
-from handlers.digest import committee, fit, limit_for
+from handlers.digest import committee, committee_chats
 from handlers.routing import address
 from storage.job_repo import JobRepo
 from storage.models import UNFINISHED_STATES, Ticket, Unit
@@ -58,44 +59,29 @@ def next_meeting(settings: Settings, now: datetime) -> datetime:
 
 
 def agenda_text(community: str, meeting: datetime, items: Sequence[AgendaItem], tz: ZoneInfo) -> str:
-    shown = [(i.ticket, i.summary, i.unit, texts.STATE_TITLES.get(i.state, i.state)) for i in items[:MAX_ITEMS]]
-    text = texts.council_agenda(community, meeting.astimezone(tz), shown)
-    if len(items) > MAX_ITEMS:
-        text += f"\n另有 {len(items) - MAX_ITEMS} 件从略。"
-    return texts.mask_personal(text)
+    shown = [(i.ticket, i.summary, i.unit, i.state) for i in items[:MAX_ITEMS]]
+    return texts.agenda(community, meeting.astimezone(tz), shown, left_out=max(0, len(items) - MAX_ITEMS))
 
 
-async def send_council_agenda(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime | None = None
-) -> int:
-    """The job: fires ``council.notice`` before each meeting; once per community and meeting."""
-    now = now or datetime.now(UTC)
-    tz = ZoneInfo(settings.timezone)
-    meeting = next_meeting(settings, now)
-    release = settings.schedule.quiet_hours.release_at(now, tz)
-    async with sessions() as session:
-        communities = (await session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))).all()
-    queued = 0
-    for community in communities:
-        async with sessions.begin() as session:
-            key = f"{community.id}:{meeting.astimezone(tz):%Y-%m-%dT%H:%M}"
-            if not await JobRepo(session).claim_once("council", key, now):
-                continue
-            items = await agenda(session, settings, community.id)
-            text = agenda_text(community.name, meeting, items, tz)
-            out: list[OutgoingMessage] = []
-            for person in await committee(session, community.id):
-                target = address(person, "wecom")
-                if target is not None:
-                    out.append(DirectMessage(platform=target[0], to=target[1], text=fit(text, limit_for(target[0]))))
-            for spec in settings.schedule.digest.committee_chats:
-                platform, _, chat_id = spec.partition(":")
-                if chat_id:
-                    out.append(Say(platform=platform, chat_id=chat_id, text=fit(text, limit_for(platform))))
-            for message in out:
-                row = outbox_row(message, now=now, in_reply_to=None)
-                row.not_before = release
-                session.add(row)
-            queued += len(out)
-            log.info("council agenda for %s (%s): %d item(s)", community.id, key, len(items))
-    return queued
+async def send_council_agenda(ctx: JobContext) -> JobOutcome:
+    """The job: fires ``council.notice`` before each meeting; once per community and meeting, one a step."""
+    tz = ZoneInfo(ctx.settings.timezone)
+    meeting = next_meeting(ctx.settings, ctx.now)
+    suffix = f":{meeting.astimezone(tz):%Y-%m-%dT%H:%M}"
+    jobs = JobRepo(ctx.session)
+    done = await jobs.claimed("council", suffix=suffix)
+    for community in await ctx.org.communities():
+        key = f"{community.id}{suffix}"
+        if key in done or not await jobs.claim_once("council", key, ctx.now):
+            continue
+        items = await agenda(ctx.session, ctx.settings, community.id)
+        text = agenda_text(community.name, meeting, items, tz)
+        out: list[OutgoingMessage] = []
+        for person in await committee(ctx.session, community.id):
+            target = address(person)
+            if target is not None:
+                out.append(DirectMessage(target[0], target[1], text, topic=Topic.AGENDA, hold=True))
+        out.extend(Say(p, c, text, topic=Topic.AGENDA, hold=True) for p, c in committee_chats(ctx.settings))
+        log.info("council agenda for %s (%s): %d item(s)", community.id, key, len(items))
+        return JobOutcome(messages=out, more=True)
+    return JobOutcome()

@@ -11,7 +11,7 @@ import logging
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,11 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts_schedule as texts
-from bot.message import DirectMessage, OutgoingMessage, Say, SendImage
-from bot.pipeline import outbox_row
+from bot.context import JobContext
+from bot.jobs import JobOutcome
+from bot.message import DirectMessage, OutgoingMessage, Say, SendImage, Topic
+from bot.texts import digest as texts
 from config.schedule import DOMAINS
 from config.settings import Settings
 from handlers.routing import address
@@ -34,12 +35,8 @@ from storage.models import ChatGroup, Person, PointEntry, Rating, Role, Ticket, 
 log = logging.getLogger(__name__)
 
 PAGE = 5_000
-SPLITTING_PLATFORMS = frozenset({"wecom"})
-"""Platforms whose adapter splits a long text into several messages itself (WeCom: app texts of at most
-2048 bytes, webhook markdown of at most 4096, at blank lines, then lines): texts for them are never cut."""
-DEFAULT_LIMIT_BYTES = 4_000
-"""Other platforms get one message, cut to this many bytes of UTF-8 and saying so."""
-WEEKDAYS = "一二三四五六日"
+MAX_UNITS = 30
+"""Units listed one by one in the committee's digest; the rest are counted."""
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
 
@@ -275,41 +272,9 @@ async def points_ranking(
     ]
 
 
-def fit(text: str, limit_bytes: int | None) -> str:
-    """Cut ``text`` at a line boundary so that it fits ``limit_bytes`` of UTF-8, saying that it was cut.
-
-    ``None``: the platform splits long texts itself; ``text`` is returned whole.
-    """
-    if limit_bytes is None or len(text.encode()) <= limit_bytes:
-        return text
-    tail = f"\n{texts.CUT_SHORT}"
-    budget = limit_bytes - len(tail.encode())
-    kept: list[str] = []
-    used = 0
-    for line in text.splitlines():
-        size = len(line.encode()) + 1
-        if used + size > budget:
-            break
-        kept.append(line)
-        used += size
-    if not kept:
-        return text.encode()[:budget].decode(errors="ignore") + tail
-    return "\n".join(kept) + tail
-
-
-def limit_for(platform: str) -> int | None:
-    """How many bytes one text may take on ``platform``; ``None`` where the adapter splits (nothing is lost)."""
-    return None if platform in SPLITTING_PLATFORMS else DEFAULT_LIMIT_BYTES
-
-
-def span_text(week: Week) -> str:
-    first, last = week.days()[0], week.days()[-1]
-    return f"{first.month}月{first.day}日—{last.month}月{last.day}日"
-
-
 def group_text(digest: Digest, unit_id: str, group_name: str) -> str:
     tally = digest.units.get(unit_id, Tally())
-    text = texts.digest_group(
+    return texts.group_summary(
         group_name,
         digest.week.label,
         tally.new,
@@ -318,46 +283,41 @@ def group_text(digest: Digest, unit_id: str, group_name: str) -> str:
         tally.acceptance_rate,
         tally.resolution_rate,
     )
-    return texts.mask_personal(text)
 
 
-def committee_markdown(digest: Digest, max_units: int = 30) -> str:
+def committee_markdown(digest: Digest) -> str:
     """The committee's full digest as Markdown (``digest.md``); phone numbers masked."""
     t = digest.total
     f = digest.figures()
-    lines = [
-        f"# {digest.community.name} 周报 {digest.week.label}（{span_text(digest.week)}）",
-        "",
-        f"- 新反映 {t.new} 件；已接单 {t.accepted} 件，受理率 {texts.rate(t.acceptance_rate)}；"
-        f"已办结 {t.resolved} 件，办结率 {texts.rate(t.resolution_rate)}",
-        f"- 接单用时中位数 {texts.minutes(f['median_accept_minutes'])}；"
-        f"办结用时中位数 {texts.minutes(f['median_resolve_minutes'])}",
-        f"- 逾期 {t.overdue} 件",
-        "",
-        "## 服务领域",
-    ]
-    lines += [f"- {name} {n} 件" for name, n in f["by_domain"].items()] or ["- 本周无新反映"]
-    lines += ["", "## 逾期事项"]
-    lines += [f"- #{tid}「{summary}」（{where}）" for tid, summary, where in digest.overdue_items] or ["- 无"]
-    lines += ["", "## 各网格"]
     rows = sorted(
         ((uid, tally) for uid, tally in digest.units.items() if uid != digest.community.id),
         key=lambda kv: (-kv[1].new, kv[0]),
     )
-    for uid, tally in rows[:max_units]:
-        lines.append(
-            f"- {digest.unit_names.get(uid, uid)}：新 {tally.new} / 接单 {tally.accepted} / 办结 {tally.resolved}"
-            f" / 逾期 {tally.overdue}"
+    days = digest.week.days()
+    return texts.committee_markdown(
+        texts.CommitteeDigest(
+            community=digest.community.name,
+            week=digest.week.label,
+            span=texts.span(days[0], days[-1]),
+            new=t.new,
+            accepted=t.accepted,
+            resolved=t.resolved,
+            acceptance=t.acceptance_rate,
+            resolution=t.resolution_rate,
+            median_accept_minutes=f["median_accept_minutes"],
+            median_resolve_minutes=f["median_resolve_minutes"],
+            overdue=t.overdue,
+            by_domain=f["by_domain"],
+            overdue_items=digest.overdue_items,
+            units=[
+                texts.UnitLine(digest.unit_names.get(uid, uid), u.new, u.accepted, u.resolved, u.overdue)
+                for uid, u in rows[:MAX_UNITS]
+            ],
+            units_left_out=max(0, len(rows) - MAX_UNITS),
+            satisfaction=digest.satisfaction,
+            points=[(p["name"], p["points"], p["week"]) for p in digest.points[:10]],
         )
-    if len(rows) > max_units:
-        lines.append(f"- 其余 {len(rows) - max_units} 个网格从略")
-    score = f"{digest.satisfaction:.2f} 分（满分 5 分）" if digest.satisfaction is not None else "本周暂无评价"
-    lines += ["", "## 居民满意度", f"- {score}"]
-    lines += ["", "## 楼长积分"]
-    lines += [
-        f"{rank}. {p['name']} {p['points']} 分（本周 {p['week']:+d}）" for rank, p in enumerate(digest.points[:10], 1)
-    ] or ["- 暂无"]
-    return texts.mask_personal("\n".join(lines)) + "\n"
+    )
 
 
 def render_charts(digest: Digest, out_dir: Path) -> list[Path]:
@@ -365,13 +325,13 @@ def render_charts(digest: Digest, out_dir: Path) -> list[Path]:
     from handlers import charts  # matplotlib loads only when a chart is drawn, not with every CLI command
 
     counts = [(name, digest.total.by_domain.get(name, 0)) for name in DOMAINS]
-    days = [f"{d.month}/{d.day} 周{WEEKDAYS[d.weekday()]}" for d in digest.week.days()]
-    title = f"{digest.community.name} {digest.week.label}"
+    days = [texts.day_label(d) for d in digest.week.days()]
+    by_domain, daily = texts.chart_titles(digest.community.name, digest.week.label)
     try:
         return [
-            charts.bar_by_domain(counts, f"{title} 各服务领域工单数", out_dir / "by_domain.png"),
+            charts.bar_by_domain(counts, by_domain, out_dir / "by_domain.png"),
             charts.opened_vs_resolved(
-                days, digest.opened_per_day, digest.resolved_per_day, f"{title} 每日新反映与办结", out_dir / "daily.png"
+                days, digest.opened_per_day, digest.resolved_per_day, daily, out_dir / "daily.png"
             ),
         ]
     except charts.FontMissing as exc:
@@ -380,6 +340,7 @@ def render_charts(digest: Digest, out_dir: Path) -> list[Path]:
 
 
 def write_files(digest: Digest, out_dir: Path) -> list[Path]:
+    """digest.md and the charts into ``out_dir`` (blocking: call it off the event loop)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / "digest.md"
     md.write_text(committee_markdown(digest), encoding="utf-8")
@@ -395,15 +356,18 @@ async def committee(session: AsyncSession, community_id: str) -> Sequence[Person
     return rows.all()
 
 
-def _chat(spec: str) -> tuple[str, str] | None:
-    platform, sep, chat_id = spec.partition(":")
-    return (platform, chat_id) if sep and chat_id else None
+def committee_chats(settings: Settings) -> list[tuple[str, str]]:
+    """(platform, chat id) of the committee's group chats, from ``schedule.digest.committee_chats``."""
+    chats = []
+    for spec in settings.schedule.digest.committee_chats:
+        platform, sep, chat_id = spec.partition(":")
+        if sep and chat_id:
+            chats.append((platform, chat_id))
+    return chats
 
 
-async def deliver(session: AsyncSession, settings: Settings, digest: Digest, now: datetime) -> int:
-    """Queue the digest: each bound group its own summary, the committee the full text and the charts."""
-    tz = ZoneInfo(settings.timezone)
-    release = settings.schedule.quiet_hours.release_at(now, tz)
+async def messages_for(session: AsyncSession, settings: Settings, digest: Digest) -> list[OutgoingMessage]:
+    """Each bound group its own summary; the committee the full text, by direct message and in its chats."""
     out: list[OutgoingMessage] = []
     groups = await session.scalars(
         select(ChatGroup)
@@ -413,42 +377,47 @@ async def deliver(session: AsyncSession, settings: Settings, digest: Digest, now
     for group in groups.all():
         assert group.unit_id is not None
         text = group_text(digest, group.unit_id, group.name or digest.unit_names.get(group.unit_id, ""))
-        out.append(Say(platform=group.platform, chat_id=group.chat_id, text=fit(text, limit_for(group.platform))))
-    out_dir = settings.schedule.digest.out_dir / digest.community.id / digest.week.label
-    files = write_files(digest, out_dir)
+        out.append(Say(group.platform, group.chat_id, text, topic=Topic.DIGEST, hold=True))
     full = committee_markdown(digest)
     for person in await committee(session, digest.community.id):
-        target = address(person, "wecom")
+        target = address(person)
         if target is not None:
-            out.append(DirectMessage(platform=target[0], to=target[1], text=fit(full, limit_for(target[0]))))
-    for spec in settings.schedule.digest.committee_chats:
-        chat = _chat(spec)
-        if chat is None:
+            out.append(DirectMessage(target[0], target[1], full, topic=Topic.DIGEST, hold=True))
+    out.extend(
+        Say(platform, chat_id, full, topic=Topic.DIGEST, hold=True) for platform, chat_id in committee_chats(settings)
+    )
+    return out
+
+
+def charts_for(settings: Settings, digest: Digest) -> Callable[[], list[OutgoingMessage]]:
+    """The follow-up after the digest's commit: write the files, then send the charts to the committee's chats."""
+
+    def draw() -> list[OutgoingMessage]:
+        out_dir = settings.schedule.digest.out_dir / digest.community.id / digest.week.label
+        charts = write_files(digest, out_dir)[1:]
+        return [
+            SendImage(platform, chat_id, str(path.resolve()), topic=Topic.DIGEST, hold=True)
+            for platform, chat_id in committee_chats(settings)
+            for path in charts
+        ]
+
+    return draw
+
+
+async def send_weekly_digest(ctx: JobContext) -> JobOutcome:
+    """The job: last week's digest, one community a step, once per community and week across processes."""
+    tz = ZoneInfo(ctx.settings.timezone)
+    week = Week.before(ctx.now, tz)
+    jobs = JobRepo(ctx.session)
+    done = await jobs.claimed("digest", suffix=f":{week.label}")
+    for community in await ctx.org.communities():
+        key = f"{community.id}:{week.label}"
+        if key in done or not await jobs.claim_once("digest", key, ctx.now):
             continue
-        out.append(Say(platform=chat[0], chat_id=chat[1], text=fit(full, limit_for(chat[0]))))
-        out.extend(SendImage(platform=chat[0], chat_id=chat[1], path=str(p.resolve())) for p in files[1:])
-    for message in out:
-        row = outbox_row(message, now=now, in_reply_to=None)
-        row.not_before = release
-        session.add(row)
-    return len(out)
-
-
-async def send_weekly_digest(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime | None = None
-) -> int:
-    """The cron job: last week's digest for every community, once per community and week."""
-    now = now or datetime.now(UTC)
-    tz = ZoneInfo(settings.timezone)
-    week = Week.before(now, tz)
-    async with sessions() as session:
-        communities = [u.id for u in (await session.scalars(select(Unit).where(Unit.parent_id.is_(None)))).all()]
-    queued = 0
-    for community_id in communities:
-        async with sessions.begin() as session:
-            if not await JobRepo(session).claim_once("digest", f"{community_id}:{week.label}", now):
-                continue
-            digest = await compute(session, settings, community_id, week)
-            queued += await deliver(session, settings, digest, now)
-        log.info("weekly digest %s for %s: %d new, %d message(s)", week.label, community_id, digest.total.new, queued)
-    return queued
+        digest = await compute(ctx.session, ctx.settings, community.id, week)
+        messages = await messages_for(ctx.session, ctx.settings, digest)
+        log.info(
+            "weekly digest %s for %s: %d new, %d message(s)", week.label, community.id, digest.total.new, len(messages)
+        )
+        return JobOutcome(messages=messages, followup=charts_for(ctx.settings, digest), more=True)
+    return JobOutcome()

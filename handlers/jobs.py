@@ -1,27 +1,23 @@
-"""The scheduled jobs, described with primitives only; bot/app.py turns them into APScheduler jobs."""
+"""The scheduled jobs in priority order, with when each runs; bot/app.py puts them on APScheduler triggers."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from bot.jobs import Job
 from config.settings import Settings
 from handlers.closing import close_resolved_tickets
 from handlers.council import send_council_agenda
 from handlers.deadlines import sweep_deadlines
 from handlers.digest import send_weekly_digest
 
-JobRun = Callable[[async_sessionmaker[AsyncSession], Settings, datetime], Awaitable[object]]
-
 
 @dataclass(frozen=True)
 class JobDef:
     id: str
     """Stable: APScheduler's job id and the name in logs."""
-    run: JobRun
+    run: Job
     every_seconds: int | None = None
     cron: str | None = None
     lead: timedelta | None = None

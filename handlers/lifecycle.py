@@ -1,17 +1,32 @@
-"""The ticket state machine: which action may move a ticket from which state, and who may act."""
+"""The ticket state machine, and the only writer of a ticket's state, assignee and escalation level.
+
+Chat commands, the CLI, scheduled jobs and the web desk all change tickets through this module, so a
+change means the same thing and tells the same people wherever it comes from. ``apply`` moves the
+state (or raises ``IllegalTransition``, changing nothing) and records the history; the actions below add
+what goes with each move (the assignee, the level, points) and return an ``Outcome``: what happened, in
+words, and the notices to people on the grid. The deadline sweep, which moves thousands of tickets in
+bulk, uses ``next_state`` and ``escalation_step`` so that it follows the same rules.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from storage.models import Person, Role, Ticket, TicketState
+from bot.context import Scope
+from bot.message import OutgoingMessage, Topic
+from bot.texts import chat as texts
+from handlers import points
+from handlers.common import display_name, tell_group
+from handlers.escalation import escalation_step
+from handlers.routing import notify
+from storage.models import UNFINISHED_STATES, CoUnit, Person, Rating, Role, Ticket, TicketState, Unit
 from storage.org_repo import OrgRepo
 from storage.ticket_repo import TicketRepo
 
 S = TicketState
-UNFINISHED = frozenset({S.OPEN, S.ASSIGNED, S.ACCEPTED, S.ESCALATED, S.REOPENED})
+UNFINISHED = frozenset(UNFINISHED_STATES)
 
 
 class Action(StrEnum):
@@ -40,38 +55,32 @@ TRANSITIONS: dict[Action, tuple[frozenset[TicketState], TicketState]] = {
     Action.REOPEN: (frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED),
 }
 
-STATE_TITLES = {
-    S.OPEN: "待派单",
-    S.ASSIGNED: "已派单，待接单",
-    S.ACCEPTED: "已接单，处理中",
-    S.RESOLVED: "已办结，待评价",
-    S.CLOSED: "已关闭",
-    S.ESCALATED: "已升级",
-    S.MERGED: "已合并",
-    S.REJECTED: "不受理",
-    S.WITHDRAWN: "已撤销",
-    S.REOPENED: "已重新打开",
-}
-
 
 class IllegalTransition(Exception):
-    def __init__(self, ticket: Ticket, action: Action) -> None:
-        self.ticket = ticket
+    def __init__(self, ticket_id: int, state: str, action: Action) -> None:
+        self.ticket_id = ticket_id
+        self.state = state
         self.action = action
-        super().__init__(f"#{ticket.id} is {ticket.state}; cannot {action}")
+        super().__init__(f"#{ticket_id} is {state}; cannot {action}")
 
 
 def can(ticket: Ticket, action: Action) -> bool:
     return TicketState(ticket.state) in TRANSITIONS[action][0]
 
 
+def next_state(ticket_id: int, state: str, action: Action) -> TicketState:
+    """The state ``action`` moves a ticket in ``state`` to, or IllegalTransition."""
+    allowed, target = TRANSITIONS[action]
+    if TicketState(state) not in allowed:
+        raise IllegalTransition(ticket_id, state, action)
+    return target
+
+
 async def apply(
     tickets: TicketRepo, ticket: Ticket, action: Action, *, actor: str, at: datetime, note: str = ""
 ) -> None:
     """Move the ticket or raise IllegalTransition, changing nothing."""
-    allowed, target = TRANSITIONS[action]
-    if TicketState(ticket.state) not in allowed:
-        raise IllegalTransition(ticket, action)
+    target = next_state(ticket.id, ticket.state, action)
     if action is Action.ACCEPT and ticket.accepted_at is None:
         ticket.accepted_at = at
     if action is Action.RESOLVE:
@@ -84,6 +93,9 @@ async def apply(
         ticket.resolved_at = None
         ticket.closed_at = None
     await tickets.transition(ticket, target, actor=actor, action=action.value, at=at, note=note)
+
+
+# --- who may act -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -113,3 +125,132 @@ async def standing(org: OrgRepo, person: Person | None, ticket: Ticket) -> Stand
 
 def is_reporter(ticket: Ticket, platform: str, sender_id: str) -> bool:
     return any(r.platform == platform and r.sender_id == sender_id for r in ticket.reporters)
+
+
+# --- actions and what goes with them -------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What an action did, in words, and the direct messages it owes people on the grid."""
+
+    text: str
+    notices: list[OutgoingMessage] = field(default_factory=list)
+    mention_reporters: bool = False
+
+    def messages(self, ticket: Ticket) -> list[OutgoingMessage]:
+        """The announcement in the ticket's group, then the notices."""
+        return [tell_group(ticket, self.text, mention_reporters=self.mention_reporters), *self.notices]
+
+
+def _notice(person: Person | None, ticket: Ticket, text: str, topic: Topic = Topic.NOTICE) -> list[OutgoingMessage]:
+    if person is None:
+        return []
+    dm = notify(person, ticket.platform, text, ticket=ticket.id, hold=not ticket.urgent, topic=topic)
+    return [dm] if dm is not None else []
+
+
+async def accept(scope: Scope, ticket: Ticket, leader: Person, at: datetime) -> Outcome:
+    await apply(scope.tickets, ticket, Action.ACCEPT, actor=leader.id, at=at)
+    await points.award_accept(scope, ticket, leader)
+    return Outcome(texts.accepted(ticket.id, leader.name, ticket.summary), mention_reporters=True)
+
+
+async def resolve(scope: Scope, ticket: Ticket, leader: Person, at: datetime, note: str) -> Outcome:
+    await apply(scope.tickets, ticket, Action.RESOLVE, actor=leader.id, at=at, note=note)
+    await points.award(scope, leader.id, ticket, "resolve", scope.settings.points.resolve, at)
+    return Outcome(texts.resolved(ticket.id, leader.name, note), mention_reporters=True)
+
+
+async def reject(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, reason: str) -> Outcome:
+    await apply(scope.tickets, ticket, Action.REJECT, actor=actor, at=at, note=reason)
+    return Outcome(texts.rejected(ticket.id, reason), mention_reporters=True)
+
+
+async def transfer(scope: Scope, ticket: Ticket, target: Person, *, by: str, actor: str, at: datetime) -> Outcome:
+    """Give the ticket to ``target`` (who must accept it anew); ``by`` names who handed it over."""
+    old = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
+    await apply(scope.tickets, ticket, Action.TRANSFER, actor=actor, at=at, note=target.id)
+    ticket.assignee_id = target.id
+    ticket.accepted_at = None
+    text = texts.transferred(ticket.id, display_name(old, by), target.name)
+    return Outcome(text, _notice(target, ticket, texts.new_assignment(ticket.id, by, ticket.summary)))
+
+
+async def dispatch(scope: Scope, ticket: Ticket, unit: CoUnit, *, by: str, actor: str, at: datetime) -> Outcome:
+    """Hand the ticket to a co-building unit; its contact, if it has one, becomes the assignee."""
+    contact = await scope.org.person(unit.contact_id) if unit.contact_id else None
+    await apply(scope.tickets, ticket, Action.DISPATCH, actor=actor, at=at, note=unit.id)
+    ticket.co_unit_id = unit.id
+    if contact is not None:
+        ticket.assignee_id = contact.id
+        ticket.accepted_at = None
+    group = await scope.org.group(ticket.platform, ticket.chat_id)
+    task = texts.dispatch_task(ticket.id, ticket.summary, group.name if group else "", by)
+    text = texts.dispatched(ticket.id, unit.name, display_name(contact, texts.CONTACT_UNKNOWN))
+    return Outcome(text, _notice(contact, ticket, task))
+
+
+@dataclass(frozen=True)
+class Escalation:
+    level: Unit
+    people: tuple[Person, ...]
+    outcome: Outcome
+
+
+async def escalate(scope: Scope, ticket: Ticket, *, by: str, actor: str, at: datetime) -> Escalation | None:
+    """Raise the ticket one level up the grid and tell that level's people; None (nothing changed) at the top."""
+    org = scope.org
+    chain = await org.chain(ticket.unit_id)
+    serving = {unit.id: tuple(await org.responsible(unit.id)) for unit in chain}
+    assignee = await org.person(ticket.assignee_id) if ticket.assignee_id else None
+    step = escalation_step(
+        [u.id for u in chain], assignee.unit_id if assignee else None, ticket.escalation_level, serving.__getitem__
+    )
+    if step is None:
+        next_state(ticket.id, ticket.state, Action.ESCALATE)  # a finished ticket is refused as such
+        return None
+    level, unit_id, people = step
+    await apply(scope.tickets, ticket, Action.ESCALATE, actor=actor, at=at, note=f"-> {unit_id}")
+    ticket.escalation_level = level
+    unit = next(u for u in chain if u.id == unit_id)
+    notice = texts.escalation_notice(ticket.id, ticket.summary, by, display_name(assignee))
+    text = texts.escalated(ticket.id, unit.name, "、".join(p.name for p in people))
+    notices = [dm for person in people for dm in _notice(person, ticket, notice)]
+    return Escalation(unit, tuple(people), Outcome(text, notices))
+
+
+async def withdraw(scope: Scope, ticket: Ticket, *, who: str, actor: str, at: datetime) -> Outcome:
+    """The reporter takes the report back; the assignee is told there is nothing left to do."""
+    assignee = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
+    await apply(scope.tickets, ticket, Action.WITHDRAW, actor=actor, at=at)
+    return Outcome(texts.withdrawn(ticket.id), _notice(assignee, ticket, texts.withdrawn_notice(ticket.id, who)))
+
+
+GOOD_SCORE, BAD_SCORE = 4, 2
+
+
+async def rate(
+    scope: Scope, ticket: Ticket, score: int, *, platform: str, sender_id: str, actor: str, at: datetime
+) -> Outcome:
+    """A reporter's rating of a resolved ticket: a good one closes it, a bad one reopens it for the assignee."""
+    if ticket.state != S.RESOLVED:
+        raise IllegalTransition(ticket.id, ticket.state, Action.CLOSE)
+    scope.session.add(Rating(ticket_id=ticket.id, platform=platform, sender_id=sender_id, score=score, at=at))
+    assignee = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
+    if score <= BAD_SCORE:
+        await apply(scope.tickets, ticket, Action.REOPEN, actor=actor, at=at, note=f"rating {score}")
+        if assignee is None:
+            return Outcome(texts.rated_badly(ticket.id))
+        await points.award(scope, assignee.id, ticket, "bad_rating", scope.settings.points.bad_rating, at)
+        notice = texts.bad_rating_notice(ticket.id, ticket.summary, score)
+        return Outcome(texts.rated_badly(ticket.id), _notice(assignee, ticket, notice))
+    await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=f"rating {score}")
+    if assignee is not None and score >= GOOD_SCORE:
+        await points.award(scope, assignee.id, ticket, "good_rating", scope.settings.points.good_rating, at)
+    return Outcome(texts.rated(ticket.id, score))
+
+
+async def close(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note: str) -> None:
+    """Close a resolved ticket without a rating (by staff, or when nobody objected in time)."""
+    await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=note)

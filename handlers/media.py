@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import texts
 from bot.context import Context
 from bot.message import IncomingMessage
 from bot.router import Reply, Router
+from bot.texts import chat as texts
 from handlers.common import answer
 
 router = Router("media")

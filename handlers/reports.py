@@ -11,10 +11,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import texts
 from bot.context import Context
 from bot.message import IncomingMessage, OutgoingMessage, Say
 from bot.router import Reply, Router
+from bot.texts import chat as texts
+from bot.texts.names import ROLE_TITLES, summarise
 from handlers.lifecycle import UNFINISHED
 from handlers.routing import Route, notify, route
 from nlp.decision import Kind
@@ -59,13 +60,13 @@ async def co_unit_hint(ctx: Context, ticket: Ticket, text: str) -> str:
     return ""
 
 
-def _notify_above(grid: Route, platform: str, text: str) -> tuple[list[OutgoingMessage], list[tuple[str, str]]]:
+def _notify_above(grid: Route, ticket: Ticket, text: str) -> tuple[list[OutgoingMessage], list[tuple[str, str]]]:
     out: list[OutgoingMessage] = []
     named: list[tuple[str, str]] = []
     for _level, serving in grid.above:
         for person in serving:
-            named.append((texts.ROLE_TITLES.get(person.role, ""), person.name))
-            dm = notify(person, platform, text)
+            named.append((ROLE_TITLES.get(person.role, ""), person.name))
+            dm = notify(person, ticket.platform, text, ticket=ticket.id, hold=not ticket.urgent)
             if dm is not None:
                 out.append(dm)
     return out, named
@@ -106,7 +107,7 @@ async def merge_report(ctx: Context, msg: IncomingMessage, ticket: Ticket, unit:
         ticket.council_pending = True
         await ctx.tickets.note(ticket, actor="linli", action="major", at=msg.time, note=f"{households} households")
         dms, _ = _notify_above(
-            await route(ctx.org, unit.id), ticket.platform, texts.became_major(ticket.id, households, ticket.summary)
+            await route(ctx.org, unit.id), ticket, texts.became_major(ticket.id, households, ticket.summary)
         )
         out.extend(dms)
     return out
@@ -124,7 +125,7 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
         return await merge_report(ctx, msg, existing, unit)
 
     grid = await route(ctx.org, unit.id)
-    summary = texts.summarise(msg.text)
+    summary = summarise(msg.text)
     major = decision.kind is Kind.MAJOR
     ticket = await ctx.tickets.open(
         community_id=unit.community_id,
@@ -147,16 +148,17 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
     out: list[OutgoingMessage] = []
     group_name = ctx.group.name or msg.chat_name
     if grid.assignee is not None:
-        notified.append((texts.ROLE_TITLES.get(grid.assignee.role, ""), grid.assignee.name))
+        notified.append((ROLE_TITLES.get(grid.assignee.role, ""), grid.assignee.name))
         task = texts.new_task(ticket.id, ticket.kind, ticket.urgent, group_name, msg.sender_name, summary)
         hint = await co_unit_hint(ctx, ticket, msg.text)
-        dm = notify(grid.assignee, msg.platform, f"{task}\n{hint}" if hint else task)
+        text = f"{task}\n{hint}" if hint else task
+        dm = notify(grid.assignee, msg.platform, text, ticket=ticket.id, hold=not ticket.urgent)
         if dm is not None:
             out.append(dm)
     if major:
         assignee_name = grid.assignee.name if grid.assignee else "社区"
         notice = texts.major_notice(ticket.id, ticket.urgent, group_name, msg.sender_name, summary, assignee_name)
-        dms, named = _notify_above(grid, msg.platform, notice)
+        dms, named = _notify_above(grid, ticket, notice)
         out.extend(dms)
         notified.extend(named)
     ack = texts.ack_report(msg.sender_name, ticket.id, summary, notified, major=major)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
-from bot import texts
 from bot.context import Context
 from bot.message import IncomingMessage, OutgoingMessage
-from bot.router import Filter, Reply, Router
-from handlers import points
-from handlers.common import answer, display_name, find_ticket, tell_group
-from handlers.lifecycle import STATE_TITLES, UNFINISHED, Action, IllegalTransition, apply, is_reporter, standing
-from handlers.routing import notify
+from bot.router import Reply, Router
+from bot.texts import chat as texts
+from bot.texts.names import state_title
+from handlers import lifecycle
+from handlers.commands import REPORTER, REPORTER_OR_MANAGER, ticket_command
+from handlers.common import answer, display_name, in_ticket_group, tell_group
 from nlp.command import Verb
-from storage.models import Rating, TicketState
-
-log = logging.getLogger(__name__)
+from storage.models import Ticket, TicketState
 
 router = Router("resident_commands")
 
@@ -32,7 +29,6 @@ WORD_SCORES = {
     "差评": 1,
     "好评": 5,
 }
-GOOD, BAD = 4, 2
 
 
 def parse_score(argument: str) -> int | None:
@@ -46,88 +42,51 @@ def parse_score(argument: str) -> int | None:
     return None
 
 
-def verb_is(*verbs: Verb) -> Filter:
-    def check(msg: IncomingMessage, ctx: Context) -> bool:
-        return ctx.command is not None and ctx.command.verb in verbs
-
-    return check
-
-
-@router.message(verb_is(Verb.PROGRESS))
-async def handle_progress(msg: IncomingMessage, ctx: Context) -> Reply:
-    assert ctx.command is not None
-    if ctx.command.ticket is not None:
-        ticket = await find_ticket(ctx, ctx.command.ticket)
-        allowed = ticket is not None and (
-            is_reporter(ticket, msg.platform, msg.sender_id) or (await standing(ctx.org, ctx.sender, ticket)).may_manage
-        )
-        if ticket is None or not allowed:
-            return [answer(msg, texts.not_found(ctx.command.ticket))]
-        tickets = [ticket]
-    else:
-        tickets = [
-            t
-            for t in await ctx.tickets.reported_by(msg.platform, msg.sender_id)
-            if t.state in UNFINISHED or t.state == TicketState.RESOLVED
-        ]
-        if not tickets:
-            return [answer(msg, texts.nothing_open())]
+async def _progress(ctx: Context, tickets: list[Ticket]) -> str:
     lines = []
     for t in tickets:
         assignee = await ctx.org.person(t.assignee_id) if t.assignee_id else None
-        lines.append(texts.progress_line(t.id, t.summary, STATE_TITLES[TicketState(t.state)], display_name(assignee)))
-    return [answer(msg, "\n".join(lines))]
+        lines.append(texts.progress_line(t.id, t.summary, state_title(t.state), display_name(assignee)))
+    return "\n".join(lines)
 
 
-@router.message(verb_is(Verb.RATE, Verb.WITHDRAW))
-async def handle_own_ticket(msg: IncomingMessage, ctx: Context) -> Reply:
-    assert ctx.command is not None
-    verb = ctx.command.verb
-    if ctx.command.ticket is None:
-        return [answer(msg, texts.need_number(verb.value))]
-    ticket = await find_ticket(ctx, ctx.command.ticket)
-    if ticket is None:
-        return [answer(msg, texts.not_found(ctx.command.ticket))]
-    if not is_reporter(ticket, msg.platform, msg.sender_id):
-        log.info("refused %s on #%d from %s:%s (not a reporter)", verb, ticket.id, msg.platform, msg.sender_id)
-        return [answer(msg, texts.not_yours(ticket.id))]
+async def own_progress(msg: IncomingMessage, ctx: Context) -> Reply:
+    """进度 without a number: the sender's own reports that are not finished yet."""
+    tickets = [
+        t
+        for t in await ctx.tickets.reported_by(msg.platform, msg.sender_id)
+        if t.state in lifecycle.UNFINISHED or t.state == TicketState.RESOLVED
+    ]
+    if not tickets:
+        return [answer(msg, texts.nothing_open())]
+    return [answer(msg, await _progress(ctx, tickets))]
+
+
+@ticket_command(router, Verb.PROGRESS, REPORTER_OR_MANAGER, without_number=own_progress)
+async def handle_progress(msg: IncomingMessage, ctx: Context, ticket: Ticket) -> Reply:
+    return [answer(msg, await _progress(ctx, [ticket]))]
+
+
+@ticket_command(router, Verb.WITHDRAW, REPORTER)
+async def handle_withdraw(msg: IncomingMessage, ctx: Context, ticket: Ticket) -> Reply:
     actor = ctx.actor(msg.platform, msg.sender_id)
-    assignee = await ctx.org.person(ticket.assignee_id) if ticket.assignee_id else None
-    if verb is Verb.WITHDRAW:
-        try:
-            await apply(ctx.tickets, ticket, Action.WITHDRAW, actor=actor, at=msg.time)
-        except IllegalTransition:
-            return [answer(msg, texts.illegal(ticket.id, STATE_TITLES[TicketState(ticket.state)], "撤销"))]
-        out: list[OutgoingMessage] = [answer(msg, texts.withdrawn(ticket.id))]
-        if assignee is not None:
-            dm = notify(assignee, ticket.platform, texts.withdrawn_notice(ticket.id, msg.sender_name))
-            if dm is not None:
-                out.append(dm)
-        return out
+    outcome = await lifecycle.withdraw(ctx, ticket, who=msg.sender_name, actor=actor, at=msg.time)
+    return [answer(msg, outcome.text), *outcome.notices]
 
+
+@ticket_command(router, Verb.RATE, REPORTER)
+async def handle_rate(msg: IncomingMessage, ctx: Context, ticket: Ticket) -> Reply:
+    assert ctx.command is not None
     score = parse_score(ctx.command.argument)
     if score is None:
         return [answer(msg, texts.rating_invalid())]
     if ticket.state != TicketState.RESOLVED:
         return [answer(msg, texts.rating_not_ready(ticket.id))]
-    ctx.session.add(
-        Rating(ticket_id=ticket.id, platform=msg.platform, sender_id=msg.sender_id, score=score, at=msg.time)
+    actor = ctx.actor(msg.platform, msg.sender_id)
+    outcome = await lifecycle.rate(
+        ctx, ticket, score, platform=msg.platform, sender_id=msg.sender_id, actor=actor, at=msg.time
     )
-    if score <= BAD:
-        await apply(ctx.tickets, ticket, Action.REOPEN, actor=actor, at=msg.time, note=f"rating {score}")
-        out = [answer(msg, texts.rated_badly(ticket.id))]
-        if assignee is not None:
-            await points.award(ctx, assignee.id, ticket, "bad_rating", ctx.settings.points.bad_rating, msg.time)
-            dm = notify(assignee, ticket.platform, texts.bad_rating_notice(ticket.id, ticket.summary, score))
-            if dm is not None:
-                out.append(dm)
-        return out
-    await apply(ctx.tickets, ticket, Action.CLOSE, actor=actor, at=msg.time, note=f"rating {score}")
-    if assignee is not None and score >= GOOD:
-        await points.award(ctx, assignee.id, ticket, "good_rating", ctx.settings.points.good_rating, msg.time)
-    reply = answer(msg, texts.rated(ticket.id, score))
-    return (
-        [reply]
-        if msg.is_direct or (msg.platform, msg.chat_id) == (ticket.platform, ticket.chat_id)
-        else [reply, tell_group(ticket, texts.rated(ticket.id, score))]
-    )
+    out: list[OutgoingMessage] = [answer(msg, outcome.text)]
+    if not msg.is_direct and not in_ticket_group(msg, ticket):
+        out.append(tell_group(ticket, outcome.text))
+    return [*out, *outcome.notices]

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.message import DirectMessage
+from bot.message import DirectMessage, Topic
 from storage.models import Person, Unit
 from storage.org_repo import OrgRepo
 
@@ -39,10 +39,11 @@ async def route(org: OrgRepo, unit_id: str) -> Route:
     return Route(None, None, ())
 
 
-def address(person: Person, platform: str) -> tuple[str, str] | None:
-    """(platform, user id) to reach a person: the same platform as the conversation if they are on it."""
+def address(person: Person, platform: str | None = None) -> tuple[str, str] | None:
+    """(platform, user id) to reach a person: the conversation's platform if they are on it, else the first
+    of ``PLATFORM_PREFERENCE`` they are on."""
     ids = {identity.platform: identity.user_id for identity in person.identities}
-    if platform in ids:
+    if platform is not None and platform in ids:
         return platform, ids[platform]
     for candidate in PLATFORM_PREFERENCE:
         if candidate in ids:
@@ -57,10 +58,15 @@ def everyone(route: Route) -> Sequence[Person]:
     return people
 
 
-def notify(person: Person, platform: str, text: str) -> DirectMessage | None:
-    """A direct message to a person on the conversation's platform if possible; None if unreachable."""
+def notify(
+    person: Person, platform: str, text: str, *, ticket: int | None, hold: bool, topic: Topic = Topic.NOTICE
+) -> DirectMessage | None:
+    """A direct message to a person on the conversation's platform if possible; None if unreachable.
+
+    ``hold``: whether the quiet hours may hold it (a notice that is not urgent waits until morning).
+    """
     target = address(person, platform)
     if target is None:
         log.warning("cannot reach %s (%s): no platform id in the org", person.name, person.id)
         return None
-    return DirectMessage(platform=target[0], to=target[1], text=text)
+    return DirectMessage(platform=target[0], to=target[1], text=text, ticket=ticket, topic=topic, hold=hold)

@@ -22,7 +22,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp.blend import BlendSettings, RuleVerdict, blend
 from nlp.decision import Decision, Domain, Kind
+from nlp.features import extract
+from nlp.model import LearnedModel, ModelError, load_model, tokenizer_fingerprint
 from nlp.normalise import ColloquialMapError, Normaliser, read_colloquial_map, split_quoted_reply
 from nlp.rules import Rule, RulesError, RuleSet, load_rules
 from nlp.tokenise import Segmenter
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_COLLOQUIAL_MAP = CONFIG_DIR / "cantonese.txt"
 DEFAULT_USER_DICT = CONFIG_DIR / "userdict.txt"
+DEFAULT_MODEL = CONFIG_DIR / "model.tsv"
 
 # Tokens that end a clause: negation and adjacency never cross them.
 _CLAUSE_BREAKS = frozenset(",.!?;:~。、…，！？；：()（）【】[]\"'“”‘’ \n\t-/|")
@@ -86,13 +90,30 @@ class Explanation:
     scores: dict[str, float]
     signals: dict[str, float]
     negated: tuple[str, ...]
+    model: dict[str, float] | None = None  # the learned layer's probabilities, when it is loaded
 
 
 class RuleClassifier:
     """Implements :class:`nlp.decision.Classifier`. Pure and deterministic after construction."""
 
-    def __init__(self, ruleset: RuleSet, normaliser: Normaliser, segmenter: Segmenter) -> None:
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        normaliser: Normaliser,
+        segmenter: Segmenter,
+        model: LearnedModel | None = None,
+        blend_settings: BlendSettings | None = None,
+        *,
+        fingerprint: str = "",
+        model_error: str | None = None,
+    ) -> None:
         self.ruleset = ruleset
+        self.model = model
+        self.fingerprint = fingerprint
+        """The tokenizer fingerprint a model file must carry (see nlp.model.tokenizer_fingerprint)."""
+        self.model_error = model_error
+        """Why the learned layer is not loaded (``FILE:LINE: reason``), or None."""
+        self._blend = blend_settings or BlendSettings()
         self._normalise = normaliser
         self._segmenter = segmenter
         settings = ruleset.settings
@@ -124,6 +145,32 @@ class RuleClassifier:
         except Exception:  # the contract is "never raises"; a bug must not stop the pipeline
             log.exception("classifier failed on a message of %d characters", len(text or ""))
             return Decision(Kind.NOISE, False, self._settings.default_domain, 0.0, ("@error",))
+
+    @property
+    def blend_settings(self) -> BlendSettings:
+        return self._blend
+
+    @property
+    def degraded(self) -> bool:
+        """True when a model file was asked for and refused: the rules decide alone."""
+        return self.model_error is not None
+
+    def features(self, text: str) -> list[str]:
+        """The learned layer's features of ``text``, as classification computes them (training uses it)."""
+        _, reply = split_quoted_reply(text)
+        normalised = self._normalise(reply)
+        return extract(normalised, self._segmenter.cut(normalised))
+
+    def with_model(self, model: LearnedModel | None, blend_settings: BlendSettings | None = None) -> RuleClassifier:
+        """The same rules, tokenizer and normaliser with another learned layer (or none)."""
+        return RuleClassifier(
+            self.ruleset,
+            self._normalise,
+            self._segmenter,
+            model,
+            blend_settings or self._blend,
+            fingerprint=self.fingerprint,
+        )
 
     def explain(self, text: str) -> tuple[Decision, Explanation]:
         decision, explanation = self._classify(text, explain=True)
@@ -337,18 +384,35 @@ class RuleClassifier:
             kind = _TRIVIAL
         urgent = kind is _MAJOR and urgent_score >= settings.urgent_threshold
 
+        model = self.model if tokens else None
         tally: dict[Domain, float] = {}
         for vote_kind, domain, weight in votes:
-            if kind is _NOISE or vote_kind is not _NOISE:
+            if (kind is _NOISE and model is None) or vote_kind is not _NOISE:
                 tally[domain] = tally.get(domain, 0.0) + weight * (2.0 if vote_kind is kind else 1.0)
-        domain = settings.default_domain
-        if tally:
-            domain = max(tally.items(), key=lambda item: item[1])[0]
 
-        total = noise_total + problem
-        winner = noise_total if kind is _NOISE else scores[kind]
-        confidence = winner / total if total > 0 else 1.0
-        decision = Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons))
+        prediction = None
+        if model is not None:
+            verdict = RuleVerdict(
+                kind,
+                urgent,
+                urgent_score,
+                (noise_total, scores[_TRIVIAL], scores[_MAJOR]),
+                bool(votes) or scores[_NOISE] > 0,
+                tally,
+                frozenset(active),
+                tuple(reasons),
+                len(normalised),
+            )
+            prediction = model.predict(extract(normalised, tokens))
+            decision = blend(verdict, prediction, self._blend)
+        else:
+            domain = settings.default_domain
+            if tally:
+                domain = max(tally.items(), key=lambda item: item[1])[0]
+            total = noise_total + problem
+            winner = noise_total if kind is _NOISE else scores[kind]
+            confidence = winner / total if total > 0 else 1.0
+            decision = Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons))
         if not explain:
             return decision, None, active
         explanation = Explanation(
@@ -357,6 +421,10 @@ class RuleClassifier:
             scores={k.value: round(v, 3) for k, v in scores.items()} | {"urgent": round(urgent_score, 3)},
             signals={name: round(total, 3) for name, total in sorted(signal_sum.items())},
             negated=tuple(negated),
+            model=None
+            if prediction is None
+            else {k.value: round(p, 3) for k, p in zip(Kind, prediction.kind, strict=True)}
+            | {"danger": round(prediction.danger, 3)},
         )
         return decision, explanation, active
 
@@ -408,8 +476,14 @@ def load_classifier(
     colloquial_file: Path = DEFAULT_COLLOQUIAL_MAP,
     user_dict: Path = DEFAULT_USER_DICT,
     max_chars: int | None = None,
+    model_file: Path | None = None,
+    blend_settings: BlendSettings | None = None,
 ) -> RuleClassifier:
     """Build a classifier from ``rules_file``; raise :class:`RulesError` (``FILE:LINE: reason``) if broken.
+
+    With ``model_file`` the learned layer is loaded beside the rules. A missing, corrupt or mismatched
+    model file does not raise: the classifier runs on the rules alone and says why in ``model_error``
+    (``degraded`` is true).
 
     Safe to call again on reload: everything is built fresh (a private jieba tokenizer included) and
     nothing shared is touched until the new classifier is returned, so a refused file leaves the
@@ -430,5 +504,27 @@ def load_classifier(
         segmenter = Segmenter(cache_dir, user_dict, sorted(ruleset.words))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise RulesError(f"{user_dict}:0: cannot load the jieba user dictionary ({exc})") from exc
-    log.info("classifier loaded: %d rules from %s", len(ruleset.rules), rules_file)
-    return RuleClassifier(ruleset, normaliser, segmenter)
+    fingerprint = tokenizer_fingerprint(user_dict, colloquial_file)
+    model: LearnedModel | None = None
+    model_error: str | None = None
+    if model_file is not None:
+        try:
+            model = load_model(model_file, fingerprint)
+        except ModelError as exc:
+            model_error = str(exc)
+            log.error("learned layer not loaded, classifying with the rules alone: %s", exc)
+    log.info(
+        "classifier loaded: %d rules from %s%s",
+        len(ruleset.rules),
+        rules_file,
+        f", learned layer {model_file} ({model.size} features)" if model is not None else "",
+    )
+    return RuleClassifier(
+        ruleset,
+        normaliser,
+        segmenter,
+        model,
+        blend_settings,
+        fingerprint=fingerprint,
+        model_error=model_error,
+    )

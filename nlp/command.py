@@ -30,38 +30,44 @@ class Verb(StrEnum):
     DISPATCH = "派单"
 
 
-ALIASES: dict[str, Verb] = {
-    "接单": Verb.ACCEPT,
-    "接": Verb.ACCEPT,
-    "办结": Verb.RESOLVE,
-    "已办结": Verb.RESOLVE,
-    "完成": Verb.RESOLVE,
-    "转派": Verb.TRANSFER,
-    "转交": Verb.TRANSFER,
-    "升级": Verb.ESCALATE,
-    "上报": Verb.ESCALATE,
-    "不受理": Verb.REJECT,
-    "我的任务": Verb.MINE,
-    "我的工单": Verb.MINE,
-    "待办": Verb.TODO,
-    "进度": Verb.PROGRESS,
-    "查进度": Verb.PROGRESS,
-    "评价": Verb.RATE,
-    "撤销": Verb.WITHDRAW,
-    "撤回": Verb.WITHDRAW,
-    "绑定": Verb.BIND,
-    "帮助": Verb.HELP,
-    "help": Verb.HELP,
-    "积分": Verb.POINTS,
-    "排行": Verb.RANKING,
-    "排行榜": Verb.RANKING,
-    "派单": Verb.DISPATCH,
-}
+class Audience(StrEnum):
+    """Who a command is for: anyone in a group, the people serving on the grid, the community committee."""
 
-# Verbs that need a ticket number; the others take none or treat it as optional.
-NEEDS_TICKET = frozenset(
-    {Verb.ACCEPT, Verb.RESOLVE, Verb.TRANSFER, Verb.ESCALATE, Verb.REJECT, Verb.RATE, Verb.WITHDRAW, Verb.DISPATCH}
+    RESIDENT = "resident"
+    GRID = "grid"
+    COMMITTEE = "committee"
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    verb: Verb
+    aliases: tuple[str, ...]
+    audience: Audience
+    needs_ticket: bool = False
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(Verb.PROGRESS, ("进度", "查进度"), Audience.RESIDENT),
+    CommandSpec(Verb.RATE, ("评价",), Audience.RESIDENT, needs_ticket=True),
+    CommandSpec(Verb.WITHDRAW, ("撤销", "撤回"), Audience.RESIDENT, needs_ticket=True),
+    CommandSpec(Verb.HELP, ("帮助", "help"), Audience.RESIDENT),
+    CommandSpec(Verb.ACCEPT, ("接单", "接"), Audience.GRID, needs_ticket=True),
+    CommandSpec(Verb.RESOLVE, ("办结", "已办结", "完成"), Audience.GRID, needs_ticket=True),
+    CommandSpec(Verb.TRANSFER, ("转派", "转交"), Audience.GRID, needs_ticket=True),
+    CommandSpec(Verb.ESCALATE, ("升级", "上报"), Audience.GRID, needs_ticket=True),
+    CommandSpec(Verb.REJECT, ("不受理",), Audience.GRID, needs_ticket=True),
+    CommandSpec(Verb.DISPATCH, ("派单",), Audience.GRID, needs_ticket=True),
+    CommandSpec(Verb.MINE, ("我的任务", "我的工单"), Audience.GRID),
+    CommandSpec(Verb.TODO, ("待办",), Audience.GRID),
+    CommandSpec(Verb.POINTS, ("积分",), Audience.GRID),
+    CommandSpec(Verb.RANKING, ("排行", "排行榜"), Audience.GRID),
+    CommandSpec(Verb.BIND, ("绑定",), Audience.COMMITTEE),
 )
+"""Every chat command, in the order help lists them: the parser, the help text and the routes all read this."""
+
+ALIASES: dict[str, Verb] = {alias: spec.verb for spec in COMMANDS for alias in spec.aliases}
+NEEDS_TICKET = frozenset(spec.verb for spec in COMMANDS if spec.needs_ticket)
+"""Verbs that need a ticket number; the others take none or treat it as optional."""
 MAX_COMMAND_CHARS = 300
 
 _VERB_PATTERN = "|".join(sorted((re.escape(a) for a in ALIASES), key=len, reverse=True))

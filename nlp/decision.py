@@ -26,16 +26,25 @@ class Domain(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """``urgent``: clear danger now (every level is told). ``check``: possible danger to a person, someone
+    must look now. Never both; both imply nothing about ``kind`` beyond urgent => major."""
+
     kind: Kind
     urgent: bool
     domain: Domain
     confidence: float
     rules: tuple[str, ...]
+    check: bool = False
+
+    def __post_init__(self) -> None:
+        if self.urgent and self.check:
+            raise ValueError("a decision is urgent or check, never both")
 
     def as_json(self) -> dict[str, object]:
         return {
             "kind": self.kind.value,
             "urgent": self.urgent,
+            "check": self.check,
             "domain": self.domain.value,
             "confidence": round(self.confidence, 3),
             "rules": list(self.rules),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,11 @@ class JobRepo:
         except IntegrityError:
             return False
         return True
+
+    async def claimed(self, job: str, *, suffix: str = "") -> set[str]:
+        """The keys ``job`` already ran for (those ending in ``suffix``: one period's)."""
+        rows = await self.session.scalars(select(JobRun.key).where(JobRun.job == job, JobRun.key.endswith(suffix)))
+        return set(rows.all())
 
     async def lock(self, job: str, key: str, at: datetime, holder: str = "") -> None:
         """Take the row lock ``(job, key)`` until the transaction ends; a second process waits here.

@@ -39,6 +39,7 @@ UNFINISHED_STATES = (
     TicketState.ESCALATED,
     TicketState.REOPENED,
 )
+"""The states in which a ticket still needs someone to act: the one set every query and rule uses."""
 
 
 class OutboxStatus(StrEnum):
@@ -227,7 +228,6 @@ class TicketReminder(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(8))
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
-    outbox_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
 
 
 class JobRun(Base):
@@ -250,6 +250,7 @@ class OutboxItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     platform: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(8))
+    topic: Mapped[str] = mapped_column(String(16), default="reply", server_default="reply")
     chat_id: Mapped[str | None] = mapped_column(String(128))
     recipient: Mapped[str | None] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text, default="")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -10,6 +12,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.org_file import OrgSpec
 from storage.models import UNFINISHED_STATES, ChatGroup, CoUnit, Identity, Message, Person, Role, Ticket, Unit
+
+
+@dataclass
+class Grid:
+    """The org read once, for work over many tickets at a time: how units nest, who serves each, group names."""
+
+    parent: dict[str, str | None]
+    people: dict[str, Person]
+    group_names: dict[tuple[str, str], str]
+    serving: dict[str, list[Person]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        for person in self.people.values():
+            if person.active and person.role != Role.RESIDENT:
+                self.serving[person.unit_id].append(person)
+
+    def chain(self, unit_id: str) -> list[str]:
+        """The unit and its ancestors, nearest first."""
+        chain: list[str] = []
+        current: str | None = unit_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.parent.get(current)
+        return chain
+
+    def responsible(self, unit_id: str) -> Sequence[Person]:
+        """Active non-resident people serving exactly this unit (as ``OrgRepo.responsible``)."""
+        return self.serving.get(unit_id, [])
 
 
 class OrgRepo:
@@ -132,6 +162,16 @@ class OrgRepo:
             if assignee is not None:
                 load[assignee] = count
         return load
+
+    async def grid(self) -> Grid:
+        units = (await self.session.scalars(select(Unit))).all()
+        people = (await self.session.scalars(select(Person).order_by(Person.id))).all()
+        groups = (await self.session.scalars(select(ChatGroup))).all()
+        return Grid(
+            parent={u.id: u.parent_id for u in units},
+            people={p.id: p for p in people},
+            group_names={(g.platform, g.chat_id): g.name for g in groups},
+        )
 
     async def subtree(self, unit_id: str) -> list[str]:
         """The unit and every unit below it, at any depth."""

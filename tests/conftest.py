@@ -14,10 +14,10 @@ import pytest
 from bot.adapters.simulated import SimulatedAdapter
 from bot.app import Service, Store, import_org, open_store
 from bot.message import IncomingMessage
-from config.settings import CONFIG_DIR, Settings
+from config.settings import Settings
+from tests.harness import EXAMPLE_ORG, running
 from tests.postgres import PostgresServer
 
-EXAMPLE_ORG = CONFIG_DIR / "example-org.yaml"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=SHANGHAI)
 
@@ -79,12 +79,11 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def sim(settings: Settings, store: Store) -> AsyncIterator[tuple[Service, SimulatedAdapter]]:
+async def sim(settings: Settings) -> AsyncIterator[tuple[Service, SimulatedAdapter]]:
+    """The service on the simulated platform, driven by the test (``receive``, then ``outbox.drain``)."""
     adapter = SimulatedAdapter()
-    service = Service(settings, store, [adapter])
-    await adapter.start(service.receive)
-    yield service, adapter
-    await service.stop()
+    async with running(settings, [adapter], start=False) as it:
+        yield it.service, adapter
 
 
 class Chat:

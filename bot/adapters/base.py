@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from aiohttp import web
+
 from bot.message import IncomingMessage, OutgoingMessage
 
-Feed = Callable[[IncomingMessage], Awaitable[None]]
+Feed = Callable[[IncomingMessage], Awaitable[object]]
+"""Hands one inbound message to the core; returns once it is stored (or raises if it could not be)."""
 
 
 class SendError(Exception):
@@ -39,6 +42,9 @@ class Adapter(Protocol):
 
     def health(self) -> dict[str, object]:
         """A small JSON-able status for ``/healthz``."""
+
+    def web_routes(self) -> list[web.RouteDef]:
+        """Routes for the service's HTTP server (platform callbacks); none for most adapters."""
 
 
 class AdapterStartError(Exception):

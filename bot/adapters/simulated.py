@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from aiohttp import web
+
 from bot.adapters.base import Feed
 from bot.message import IncomingMessage, OutgoingMessage
 
@@ -38,3 +40,6 @@ class SimulatedAdapter:
 
     def health(self) -> dict[str, object]:
         return {"connected": self._feed is not None, "sent": len(self.sent)}
+
+    def web_routes(self) -> list[web.RouteDef]:
+        return []

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import click
 
 from bot.app import open_store
 from bot.cli.common import fail, settings_or_exit
+from bot.job_runner import JobRunner
 from handlers.deadlines import SweepAction, sweep_deadlines
 
 
@@ -37,18 +38,20 @@ def deadlines() -> None:
 def run_(now_text: str | None, as_json: bool) -> None:
     """Perform the reminders and escalations due now (once: a second run at the same time does nothing)."""
     settings = settings_or_exit()
-    now = parse_instant(now_text, settings.timezone)
+    now = parse_instant(now_text, settings.timezone) or datetime.now(UTC)
+    tz = ZoneInfo(settings.timezone)
 
     async def go() -> list[SweepAction]:
         async with open_store(settings) as store:
-            return await sweep_deadlines(store.sessions, settings, now)
+            return await JobRunner(store.sessions, settings).run(sweep_deadlines, now, name="sweep_deadlines")
 
     actions = asyncio.run(go())
     for action in actions:
         if as_json:
             click.echo(json.dumps(action.as_json(), ensure_ascii=False))
-        else:
-            verb = "提醒" if action.action == "remind" else f"上报(级别 {action.level})"
-            click.echo(f"#{action.ticket} {verb} → {action.to}: {action.text}")
+            continue
+        verb = "提醒" if action.action == "remind" else f"上报(级别 {action.level})"
+        held = f"（免打扰时段，{action.send_at.astimezone(tz):%m-%d %H:%M} 发出）" if action.send_at > now else ""
+        click.echo(f"#{action.ticket} {verb} → {action.to}{held}: {action.text}")
     if not as_json:
         click.echo(f"{len(actions)} reminder(s)/escalation(s) performed", err=True)

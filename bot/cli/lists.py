@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from bot.app import open_store
 from bot.cli.common import settings_or_exit
-from handlers.lifecycle import STATE_TITLES, UNFINISHED
-from storage.models import CoUnit, Person, PointEntry, Ticket, TicketState, Unit
+from bot.texts.names import state_title
+from storage.models import UNFINISHED_STATES, CoUnit, Person, PointEntry, Ticket, Unit
 
 
 @click.command("lists")
@@ -32,7 +32,7 @@ def lists(community: str | None, as_json: bool) -> None:
                 units = units.where(CoUnit.community_id == community)
             all_tickets = (await session.scalars(tickets.order_by(Ticket.id))).all()
             co_units = (await session.scalars(units)).all()
-        needs = Counter(t.domain for t in all_tickets if t.state in UNFINISHED)
+        needs = Counter(t.domain for t in all_tickets if t.state in UNFINISHED_STATES)
         names = {u.id: u.name for u in co_units}
         return {
             "needs": [{"domain": d, "open": n} for d, n in needs.most_common()],
@@ -65,7 +65,7 @@ def lists(community: str | None, as_json: bool) -> None:
         click.echo(f"  {row['unit']}：{row['resource']}（{row['domain']}）")
     click.echo("服务清单（已派给共建单位）")
     for row in data["services"]:
-        click.echo(f"  #{row['ticket']} {row['summary']} → {row['unit']}，{STATE_TITLES[TicketState(row['state'])]}")
+        click.echo(f"  #{row['ticket']} {row['summary']} → {row['unit']}，{state_title(row['state'])}")
 
 
 @click.command("points")

@@ -58,15 +58,12 @@ async def replay(
         await adapter.start(service.receive)
     count = 0
     for msg in records:
-        for hook in service.clock_hooks:
-            result = hook(msg.time)
-            if asyncio.iscoroutine(result):
-                await result
+        await service.scheduler.tick(msg.time)
         if prepare is not None:
             msg = await prepare(msg)
         if on_message is not None:
             on_message(msg)
-        await service.feed(msg, now=msg.time)
+        await service.receive(msg, now=msg.time)
         await service.outbox.drain(now=msg.time)
         count += 1
     return count

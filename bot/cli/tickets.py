@@ -6,7 +6,7 @@ import asyncio
 import csv
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -17,7 +17,13 @@ from rich.table import Table
 from bot.app import Store, open_store
 from bot.cli.common import fail, settings_or_exit
 from bot.cli.ticket_show import show, ticket_json
-from handlers.lifecycle import STATE_TITLES, Action, IllegalTransition, apply
+from bot.context import JobContext
+from bot.job_runner import JobRunner
+from bot.jobs import JobOutcome
+from bot.message import OutgoingMessage
+from bot.texts import chat as texts
+from bot.texts.names import state_title
+from handlers import lifecycle
 from storage.models import Ticket, TicketState
 from storage.org_repo import OrgRepo
 from storage.ticket_repo import TicketFilter, TicketRepo
@@ -123,24 +129,34 @@ def list_(as_json: bool, **where: Any) -> None:
         render_table(found)
 
 
-def _staff_action(number: int, action: str, apply_change: Any) -> None:
+StaffAction = Callable[[JobContext, Ticket], Awaitable[list[OutgoingMessage] | str]]
+"""Changes one ticket through the lifecycle: what to tell people, or why it cannot."""
+
+
+def _staff_action(number: int, describe: str, act: StaffAction) -> None:
+    """Run ``act`` on ticket ``number`` in one transaction through the kernel, which queues what it says."""
     settings = settings_or_exit()
 
-    async def go() -> str:
-        async with open_store(settings) as store, store.sessions.begin() as session:
-            repo = TicketRepo(session)
-            ticket = await repo.get(number)
-            if ticket is None:
-                return f"no ticket #{number}"
-            try:
-                return str(await apply_change(session, repo, ticket) or "")
-            except IllegalTransition:
-                return f"#{number} is {ticket.state}: cannot {action}"
+    async def job(ctx: JobContext) -> JobOutcome:
+        ticket = await ctx.tickets.get(number)
+        if ticket is None:
+            return JobOutcome(report=[f"no ticket #{number}"])
+        try:
+            result = await act(ctx, ticket)
+        except lifecycle.IllegalTransition as exc:
+            return JobOutcome(report=[f"#{number} is {exc.state}: cannot {describe}"])
+        if isinstance(result, str):
+            return JobOutcome(report=[result])
+        return JobOutcome(messages=result)
 
-    problem = asyncio.run(go())
-    if problem:
-        fail(problem, code=1)
-    click.echo(f"#{number}: {action} done", err=True)
+    async def go() -> list[Any]:
+        async with open_store(settings) as store:
+            return await JobRunner(store.sessions, settings).run(job, datetime.now(UTC), name=f"tickets {describe}")
+
+    problems = asyncio.run(go())
+    if problems:
+        fail(str(problems[0]), code=1)
+    click.echo(f"#{number}: {describe} done", err=True)
 
 
 @tickets.command()
@@ -148,18 +164,18 @@ def _staff_action(number: int, action: str, apply_change: Any) -> None:
 @click.argument("person")
 @click.option("--by", "actor", default="staff", show_default=True, help="Who is acting, for the history.")
 def assign(number: int, person: str, actor: str) -> None:
-    """Give ticket NUMBER to PERSON (a person id from `linli org show`)."""
+    """Give ticket NUMBER to PERSON (a person id from `linli org show`); they are told, as by 转派."""
 
-    async def change(session: Any, repo: TicketRepo, ticket: Ticket) -> str | None:
-        target = await OrgRepo(session).person(person)
+    async def act(ctx: JobContext, ticket: Ticket) -> list[OutgoingMessage] | str:
+        target = await ctx.org.person(person)
         if target is None or not target.active:
             return f"unknown person '{person}'"
-        await apply(repo, ticket, Action.TRANSFER, actor=actor, at=datetime.now(UTC), note=person)
-        ticket.assignee_id = person
-        ticket.accepted_at = None
-        return None
+        by = await ctx.org.person(actor)
+        name = by.name if by is not None else texts.STAFF
+        outcome = await lifecycle.transfer(ctx, ticket, target, by=name, actor=actor, at=ctx.now)
+        return outcome.messages(ticket)
 
-    _staff_action(number, "assign", change)
+    _staff_action(number, "assign", act)
 
 
 @tickets.command()
@@ -169,10 +185,11 @@ def assign(number: int, person: str, actor: str) -> None:
 def close(number: int, actor: str, note: str) -> None:
     """Close a resolved ticket."""
 
-    async def change(session: Any, repo: TicketRepo, ticket: Ticket) -> None:
-        await apply(repo, ticket, Action.CLOSE, actor=actor, at=datetime.now(UTC), note=note)
+    async def act(ctx: JobContext, ticket: Ticket) -> list[OutgoingMessage] | str:
+        await lifecycle.close(ctx, ticket, actor=actor, at=ctx.now, note=note)
+        return []
 
-    _staff_action(number, "close", change)
+    _staff_action(number, "close", act)
 
 
 EXPORT_COLUMNS = [
@@ -214,7 +231,7 @@ def export(as_csv: bool, out: str, **where: Any) -> None:
             writer.writerow(
                 [
                     t.id,
-                    STATE_TITLES[TicketState(t.state)],
+                    state_title(t.state),
                     t.kind,
                     "是" if t.urgent else "否",
                     t.domain,

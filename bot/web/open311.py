@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.texts_schedule import mask_personal
+from bot.texts.names import mask_personal, state_title
 from bot.web.deps import DEPS, WebDeps, deps
 from bot.web.security import security_headers
 from bot.web.tokens import scope_for_token
-from bot.web.views import state_title
 from nlp.decision import Domain
 from storage.desk_query import DeskQuery, TicketQuery, Visible
 from storage.models import UNFINISHED_STATES, Ticket, Unit

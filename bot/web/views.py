@@ -11,21 +11,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.texts import KIND_TITLES, ROLE_TITLES
+from bot.texts.names import KIND_TITLES, ROLE_TITLES, state_title
 from bot.web.filters import Filters
 from bot.web.scope import Scope
 from config.settings import Settings
 from handlers.council import agenda as council_agenda
-from handlers.lifecycle import STATE_TITLES
 from storage.desk_query import DeskQuery, TicketQuery
-from storage.models import UNFINISHED_STATES, Person, Ticket, TicketState, Unit
-
-
-def state_title(state: str) -> str:
-    try:
-        return STATE_TITLES[TicketState(state)]
-    except ValueError:
-        return state
+from storage.models import UNFINISHED_STATES, Person, Ticket, Unit
 
 
 def iso(value: datetime | None, tz: ZoneInfo) -> str | None:

@@ -26,7 +26,7 @@ class Transcript:
 
     async def say(self, msg: IncomingMessage) -> list[Say | DirectMessage]:
         before = len(self.adapter.sent)
-        await self.service.feed(msg)
+        await self.service.receive(msg)
         await self.service.outbox.drain()
         return list(self.adapter.sent[before:])  # type: ignore[arg-type]
 

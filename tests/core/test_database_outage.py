@@ -34,10 +34,10 @@ async def test_message_during_an_outage_is_stored_when_the_database_returns(own_
         adapter = SimulatedAdapter()
         service = Service(settings, store, [adapter])
         chat = Chat("sim-sdc-3")
-        await service.feed(chat.msg("r-1", "门口垃圾没人收"))
+        await service.receive(chat.msg("r-1", "门口垃圾没人收"))
 
         await asyncio.to_thread(own_postgres.pause)
-        pending = asyncio.create_task(service.feed(chat.msg("r-2", "6楼走廊灯坏了")))
+        pending = asyncio.create_task(service.receive(chat.msg("r-2", "6楼走廊灯坏了")))
         await asyncio.sleep(2)  # the message is waiting for the database, not lost
         assert not pending.done()
         await asyncio.to_thread(own_postgres.resume)
@@ -57,7 +57,7 @@ async def test_an_outage_longer_than_the_patience_is_reported_not_swallowed(own_
         await asyncio.to_thread(own_postgres.pause)
         try:
             with pytest.raises((OSError, DBAPIError)) as caught:
-                await service.feed(Chat("sim-sdc-3").msg("r-1", "6楼走廊灯坏了"))
+                await service.receive(Chat("sim-sdc-3").msg("r-1", "6楼走廊灯坏了"))
             assert database_unreachable(caught.value)
         finally:
             await asyncio.to_thread(own_postgres.resume)

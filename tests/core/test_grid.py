@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.simulated import SimulatedAdapter
-from bot.app import Service, import_org, open_store
+from bot.app import Service
 from bot.message import DirectMessage
 from config.settings import Settings
 from storage.models import Ticket
 from tests.conftest import Chat
+from tests.harness import running
 
 TWO_COMMUNITIES_FIVE_LEVELS = """\
 communities:
@@ -48,13 +49,9 @@ groups:
 async def deep(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[Service, SimulatedAdapter]]:
     org = tmp_path / "deep.yaml"
     org.write_text(TWO_COMMUNITIES_FIVE_LEVELS, encoding="utf-8")
-    async with open_store(settings) as store:
-        await import_org(store, org)
-        adapter = SimulatedAdapter()
-        service = Service(settings, store, [adapter])
-        await adapter.start(service.receive)
-        yield service, adapter
-        await service.stop()
+    adapter = SimulatedAdapter()
+    async with running(settings, [adapter], org=org, start=False) as it:
+        yield it.service, adapter
 
 
 async def test_a_building_without_leader_goes_to_the_nearest_level_and_escalates_to_the_top(
@@ -62,9 +59,9 @@ async def test_a_building_without_leader_goes_to_the_nearest_level_and_escalates
 ) -> None:
     service, adapter = deep
     chat = Chat("g-b1")
-    await service.feed(chat.msg("r-1", "1楼走廊灯坏了"))
+    await service.receive(chat.msg("r-1", "1楼走廊灯坏了"))
     for _ in range(3):
-        await service.feed(chat.msg("grid", "升级 #1"))
+        await service.receive(chat.msg("grid", "升级 #1"))
     await service.outbox.drain()
     async with service.store.sessions() as session:
         ticket = await session.get(Ticket, 1)
@@ -77,8 +74,8 @@ async def test_a_building_without_leader_goes_to_the_nearest_level_and_escalates
 
 async def test_a_leader_of_another_community_cannot_see_the_ticket(deep: tuple[Service, SimulatedAdapter]) -> None:
     service, adapter = deep
-    await service.feed(Chat("g-b1").msg("r-1", "1楼走廊灯坏了"))
-    await service.feed(Chat("g-ob").msg("outsider", "接单 #1"))
+    await service.receive(Chat("g-b1").msg("r-1", "1楼走廊灯坏了"))
+    await service.receive(Chat("g-ob").msg("outsider", "接单 #1"))
     await service.outbox.drain()
     assert "没有找到 #1" in adapter.sent[-1].text
     async with service.store.sessions() as session:

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from bot.adapters.base import SendError
 from bot.adapters.simulated import SimulatedAdapter
 from bot.app import Service, Store
+from bot.delivery import OutboxDispatcher
 from bot.message import OutgoingMessage, Say
-from bot.outbox import OutboxDispatcher
-from bot.pipeline import outbox_row
+from bot.outbox import Outbox
+from config.settings import Settings
 from storage.models import OutboxItem, OutboxStatus
 
 
@@ -29,10 +30,10 @@ class FlakyAdapter(SimulatedAdapter):
 
 async def _enqueue(store: Store, text: str, now: datetime) -> int:
     async with store.sessions.begin() as session:
-        row = outbox_row(Say(platform="sim", chat_id="sim-sdc-3", text=text), now=now, in_reply_to="m1")
-        session.add(row)
-        await session.flush()
-        return row.id
+        [item_id] = await Outbox.of(Settings()).emit(
+            session, [Say(platform="sim", chat_id="sim-sdc-3", text=text)], now=now, in_reply_to="m1"
+        )
+        return item_id
 
 
 async def _status(store: Store, item_id: int) -> OutboxItem:

@@ -29,7 +29,7 @@ async def count(service: Service, model: type) -> int:
 
 async def deliver(service: Service, *messages: object) -> None:
     for msg in messages:
-        await service.feed(msg)  # type: ignore[arg-type]
+        await service.receive(msg)  # type: ignore[arg-type]
     await service.outbox.drain()
 
 
@@ -107,7 +107,7 @@ async def test_redelivered_message_changes_nothing(sim: Sim) -> None:
     msg = Chat("sim-sdc-3").msg("r-chen", "6楼走廊灯坏了")
     await deliver(service, msg)
     sent_before = len(adapter.sent)
-    result = await service.feed(msg)
+    result = await service.receive(msg)
     await service.outbox.drain()
     assert result.duplicate
     assert len(await tickets(service)) == 1
@@ -152,7 +152,7 @@ async def test_hostile_text_never_crashes(sim: Sim) -> None:
     service, _ = sim
     chat = Chat("sim-sdc-3")
     for text in ["\x00\x01\x1b[31m灯坏了", "\ud800\udfff 停水", "Ⅻ𝔘𝔫𝔦ｃｏｄｅ مرحبا 灯", "\u202e反转"]:
-        result = await service.feed(chat.msg("r-x", text))
+        result = await service.receive(chat.msg("r-x", text))
         assert result.stored
     assert await count(service, Message) == 4
 
@@ -181,8 +181,8 @@ async def test_overlong_names_and_ids_are_fitted_not_refused(sim: Sim) -> None:
 
     long_id = "m" * 500
     msg = replace(base, sender_name="名" * 300, chat_name="群" * 500, message_id=long_id, sender_id="u" * 300)
-    assert (await service.feed(msg)).stored
-    assert (await service.feed(msg)).duplicate
+    assert (await service.receive(msg)).stored
+    assert (await service.receive(msg)).duplicate
     other = replace(msg, message_id=long_id + "x")
-    assert (await service.feed(other)).stored
+    assert (await service.receive(other)).stored
     assert await count(service, Message) == 2

@@ -5,16 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
-from bot.app import Service, Store
+from bot.app import Service
 from bot.cli import main
 from handlers.closing import close_resolved_tickets
-from storage.models import Ticket
+from storage.models import OutboxItem, Ticket
 from tests.conftest import EXAMPLE_ORG, Chat
 
 REPORTS = [
@@ -90,6 +92,19 @@ def test_show_assign_close_and_history(db: dict[str, str]) -> None:
     assert "transfer" in cli(db, "tickets", "show", "1")[1]
 
 
+def test_assign_from_the_command_line_tells_people_as_转派_does(db: dict[str, str]) -> None:
+    assert cli(db, "tickets", "assign", "1", "p-he", "--by", "p-chen")[0] == 0
+    url = db["LINLI_DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT kind, chat_id, recipient, text, status FROM outbox WHERE ticket_id = 1 AND in_reply_to IS NULL"
+        ).fetchall()
+    assert [(kind, chat or to) for kind, chat, to, _, _ in rows] == [("say", "sim-sdc-3"), ("dm", "he")]
+    assert "转派给 何秀英" in rows[0][3]
+    assert "陈志华 把 #1" in rows[1][3]  # the new assignee hears who handed it over, as with 转派 in chat
+    assert {status for *_, status in rows} == {"pending"}  # queued for the running service to send
+
+
 def test_export_is_a_ledger(db: dict[str, str]) -> None:
     code, out, _ = cli(db, "tickets", "export", "--csv")
     assert code == 0
@@ -106,18 +121,24 @@ def test_three_lists_and_points(db: dict[str, str]) -> None:
     assert json.loads(cli(db, "points", "--json")[1]) == []
 
 
-async def test_resolved_ticket_closes_when_nobody_objects(sim: tuple[Service, object], store: Store) -> None:
+async def test_resolved_ticket_closes_when_nobody_objects(sim: tuple[Service, object]) -> None:
     service, _ = sim
+    store = service.store
     chat = Chat("sim-sdc-3")
-    await service.feed(chat.msg("r-chen", "6楼走廊灯坏了"))
+    await service.receive(chat.msg("r-chen", "6楼走廊灯坏了"))
     resolved = chat.msg("lixingshan", "办结 #1 已修")
-    await service.feed(resolved)
+    await service.receive(resolved)
     hours = service.settings.tickets.auto_close_hours
-    assert (
-        await close_resolved_tickets(store.sessions, service.settings, resolved.time + timedelta(hours=hours - 1)) == 0
-    )
-    assert await close_resolved_tickets(store.sessions, service.settings, resolved.time + timedelta(hours=hours)) == 1
-    assert await close_resolved_tickets(store.sessions, service.settings, resolved.time + timedelta(hours=hours)) == 0
+
+    async def closing(at: datetime) -> list[str]:
+        await service.jobs.run(close_resolved_tickets, at)
+        async with store.sessions() as session:
+            rows = await session.scalars(select(OutboxItem.text).where(OutboxItem.text.contains("自动关闭")))
+            return list(rows.all())
+
+    assert await closing(resolved.time + timedelta(hours=hours - 1)) == []
+    assert len(await closing(resolved.time + timedelta(hours=hours))) == 1
+    assert len(await closing(resolved.time + timedelta(hours=hours))) == 1  # once
     async with store.sessions() as session:
         ticket = await session.get(Ticket, 1)
         assert ticket is not None

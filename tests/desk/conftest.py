@@ -111,7 +111,7 @@ async def build_world(settings: Settings, store: Store, tmp_path: Path) -> World
     tickets: dict[str, int] = {}
     for key, chat_id, sender, text in REPORTS:
         chat = Chat(chat_id, start=T0 + timedelta(minutes=len(tickets) * 5))
-        result = await service.feed(chat.msg(sender, text, message_id=key))
+        result = await service.receive(chat.msg(sender, text, message_id=key))
         assert len(result.ticket_ids) == 1, (key, result)
         (tickets[key],) = result.ticket_ids
     async with store.sessions.begin() as session:

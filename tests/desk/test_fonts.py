@@ -15,8 +15,7 @@ from handlers import charts
 
 ROOT = Path(__file__).resolve().parents[2]
 OUR_TEXTS = [
-    ROOT / "bot" / "texts.py",
-    ROOT / "bot" / "texts_schedule.py",
+    *sorted((ROOT / "bot" / "texts").glob("*.py")),
     CONFIG_DIR / "example-org.yaml",
     *sorted((ROOT / "bot" / "web" / "desk" / "templates").glob("*.html")),
 ]

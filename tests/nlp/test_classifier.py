@@ -95,7 +95,13 @@ def test_decision_carries_its_reasons(classifier: RuleClassifier) -> None:
     assert "safety.lift_trapped" in decision.rules
     assert 0.0 < decision.confidence <= 1.0
     as_json = decision.as_json()
-    assert set(as_json) == {"kind", "urgent", "domain", "confidence", "rules"}
+    assert set(as_json) == {"kind", "urgent", "check", "domain", "confidence", "rules"}
+    assert as_json["check"] is False
+
+
+def test_a_decision_is_never_both_urgent_and_check() -> None:
+    with pytest.raises(ValueError, match="never both"):
+        Decision(Kind.MAJOR, True, Domain.SAFETY, 0.9, (), check=True)
 
 
 def test_deterministic(classifier: RuleClassifier) -> None:

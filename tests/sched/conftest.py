@@ -1,18 +1,20 @@
-"""Fixtures for the scheduled side: a store with the example org, tickets opened at chosen times, sweeps."""
+"""Fixtures for the scheduled side: tickets opened at chosen times, jobs run at chosen instants.
+
+The store comes from tests/conftest.py, so every test here runs on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.app import Store, import_org, open_store
+from bot.app import Store
+from bot.job_runner import JobRunner
+from bot.jobs import Job
 from config.settings import CONFIG_DIR, Settings
 from handlers.deadlines import SweepAction, sweep_deadlines
 from storage.models import OutboxItem, Ticket, TicketEvent, TicketReminder
@@ -27,29 +29,10 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("LINLI_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-
-
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}"
-
-
-@pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url)
-
-
-@pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[Store]:
-    async with open_store(settings) as opened:
-        await import_org(opened, EXAMPLE_ORG)
-        yield opened
+def db_url(database_url: str) -> str:
+    """The database under test (SQLite, then a real PostgreSQL: see tests/conftest.py), for the CLI."""
+    return database_url
 
 
 class Desk:
@@ -88,8 +71,12 @@ class Desk:
             )
             return ticket.id
 
+    async def run(self, job: Job, when: datetime) -> list[Any]:
+        """Run a job at ``when`` as the service's scheduler would; its reports."""
+        return await JobRunner(self.store.sessions, self.settings).run(job, when)
+
     async def sweep(self, when: datetime) -> list[SweepAction]:
-        return await sweep_deadlines(self.store.sessions, self.settings, when)
+        return await self.run(sweep_deadlines, when)
 
     async def ticket(self, ticket_id: int) -> Ticket:
         async with self.store.sessions() as s:

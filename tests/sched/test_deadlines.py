@@ -6,7 +6,8 @@ import logging
 
 import time_machine
 
-from handlers.deadlines import sweep_deadlines
+from bot.app import build_scheduler
+from bot.job_runner import JobRunner
 from storage.models import OutboxStatus, Person
 from tests.sched.conftest import Desk, at, brief
 
@@ -52,7 +53,7 @@ async def test_history_and_outbox_record_each_step(desk: Desk) -> None:
     assert all(o.not_before == at(f"{MON} 11:00") for o in outbox)
     [reminder] = await desk.reminders(tid)
     assert (reminder.action, reminder.status, reminder.recipients) == ("remind", "sent", ["p-li"])
-    assert reminder.outbox_ids == [o.id for o in outbox]
+    assert {o.topic for o in outbox} == {"remind"}
     note = (await desk.events(tid))[-1]
     assert (note.action, note.actor) == ("remind", "linli:deadlines")
     assert "李杏珊" in note.note
@@ -158,10 +159,11 @@ async def test_an_estate_ticket_escalates_straight_to_the_community(desk: Desk) 
     assert brief(actions) == [(tid, "escalate", "p-chen", 1), (tid, "escalate", "p-huang", 1)]
 
 
-async def test_the_sweep_reads_the_clock_when_no_time_is_given(desk: Desk) -> None:
+async def test_the_scheduled_sweep_reads_the_clock(desk: Desk) -> None:
     tid = await desk.open(at(f"{MON} 09:00"))
+    scheduler = build_scheduler(desk.settings, JobRunner(desk.store.sessions, desk.settings))
     with time_machine.travel(at(f"{MON} 11:00"), tick=False):
-        actions = await sweep_deadlines(desk.store.sessions, desk.settings)
+        actions = await scheduler.run("sweep_deadlines")
     assert brief(actions) == [(tid, "remind", "p-li", 0)]
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from bot.adapters.base import SendError
 from bot.adapters.simulated import SimulatedAdapter
 from bot.app import Service, Store
+from bot.delivery import OutboxDispatcher
 from bot.message import DirectMessage, IncomingMessage, OutgoingMessage
-from bot.outbox import OutboxDispatcher
 from config.settings import Settings
+from handlers import digest
+from handlers.closing import close_resolved_tickets
 from storage.models import OutboxStatus
 from tests.sched.conftest import Desk, at
 
@@ -39,7 +43,7 @@ async def service(settings: Settings, store: Store) -> AsyncIterator[Service]:
 
 async def test_a_new_task_at_night_waits_for_the_morning_but_the_ack_does_not(service: Service, desk: Desk) -> None:
     night = at("2026-11-16 23:10")
-    result = await service.feed(report("6楼走廊灯坏了，晚上黑麻麻的，老人家走路怕摔", night), now=night)
+    result = await service.receive(report("6楼走廊灯坏了，晚上黑麻麻的，老人家走路怕摔", night), now=night)
     [tid] = result.ticket_ids
     rows = {o.kind: o for o in await desk.outbox(tid)}
     assert rows["say"].not_before == night  # the resident's acknowledgement goes at once
@@ -48,7 +52,7 @@ async def test_a_new_task_at_night_waits_for_the_morning_but_the_ack_does_not(se
 
 async def test_an_urgent_report_reaches_the_leader_at_once(service: Service, desk: Desk) -> None:
     night = at("2026-11-16 23:10")
-    result = await service.feed(report("电梯困人了！3号电梯卡在8楼，里面有小朋友", night), now=night)
+    result = await service.receive(report("电梯困人了！3号电梯卡在8楼，里面有小朋友", night), now=night)
     [tid] = result.ticket_ids
     assert all(o.not_before == night for o in await desk.outbox(tid))
 
@@ -91,3 +95,29 @@ async def test_a_failed_send_is_retried_with_backoff_and_blocks_nobody(desk: Des
     assert await outbox.drain(now=now + timedelta(seconds=15)) == 1
     assert [o.status for o in await desk.outbox(first) if o.kind == "dm"] == [OutboxStatus.SENT]
     assert [o.status for o in await desk.outbox(second)] == [OutboxStatus.SENT, OutboxStatus.SENT]
+
+
+async def test_one_quiet_hours_rule_holds_an_auto_close_notice_until_morning(desk: Desk) -> None:
+    tid = await desk.open(at("2026-11-16 09:00"))
+    await desk.transition(tid, "resolved", at("2026-11-16 23:00"), resolved_at=at("2026-11-16 23:00"))
+    await desk.run(close_resolved_tickets, at("2026-11-19 23:30"))  # 72 hours on, at night
+    [notice] = [o for o in await desk.outbox(tid) if o.topic == "reply"]
+    assert (notice.chat_id, notice.not_before) == ("sim-sdc-3", at("2026-11-20 08:00"))
+    assert "已自动关闭" in notice.text
+
+
+async def test_the_digest_draws_its_charts_off_the_event_loop_after_its_commit(
+    desk: Desk, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn_in: list[str] = []
+    real = digest.write_files
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        drawn_in.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(digest, "write_files", spy)
+    settings.schedule.digest.committee_chats = ["sim:sim-committee"]
+    await desk.run(digest.send_weekly_digest, at("2026-11-23 09:00"))
+    assert drawn_in
+    assert threading.main_thread().name not in drawn_in

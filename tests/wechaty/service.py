@@ -11,13 +11,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from bot.app import Service, default_adapters, import_org, open_store
+from bot.app import Service, default_adapters
 from config.settings import Settings
-from storage.models import Message, OutboxItem, Ticket, TicketEvent
-from storage.ticket_repo import TicketRepo
-from tests.conftest import EXAMPLE_ORG
+from tests.harness import running
 from tests.wechaty.conftest import fast_settings
 from tests.wechaty.peer import Event, Peer
 
@@ -54,47 +50,8 @@ async def running_service(
         wechaty=fast_settings(peer.endpoint, **wechaty),
         schedule=SCHEDULE | (schedule or {}),
     )
-    async with open_store(settings) as store:
-        await import_org(store, EXAMPLE_ORG)
-        service = Service(settings, store, default_adapters(settings))
-        await service.start(http=False)
-        try:
-            yield service
-        finally:
-            await service.stop()
-
-
-async def tickets(service: Service) -> list[Ticket]:
-    async with service.store.sessions() as session:
-        return list(await TicketRepo(session).list())
-
-
-async def ticket(service: Service, ticket_id: int) -> Ticket:
-    async with service.store.sessions() as session:
-        found = await TicketRepo(session).get(ticket_id)
-    assert found is not None, f"no ticket #{ticket_id}"
-    return found
-
-
-async def history(service: Service, ticket_id: int) -> list[TicketEvent]:
-    async with service.store.sessions() as session:
-        return list(await TicketRepo(session).events(ticket_id))
-
-
-async def queued(service: Service, ticket_id: int) -> list[OutboxItem]:
-    """The outbox rows written for a ticket (what the service decided to send), oldest first."""
-    async with service.store.sessions() as session:
-        rows = await session.scalars(
-            select(OutboxItem).where(OutboxItem.ticket_id == ticket_id).order_by(OutboxItem.id)
-        )
-        return list(rows)
-
-
-async def stored(service: Service) -> dict[str, str]:
-    """Every message the core received and stored: message id -> content type."""
-    async with service.store.sessions() as session:
-        rows = await session.execute(select(Message.message_id, Message.content_type).order_by(Message.id))
-        return {str(mid): str(kind) for mid, kind in rows.all()}
+    async with running(settings, default_adapters(settings)) as it:
+        yield it.service
 
 
 def to(peer: Peer, conversation: str, since: int = 0) -> list[Event]:

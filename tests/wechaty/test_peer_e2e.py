@@ -44,7 +44,6 @@ async def test_a_residents_room_message_arrives_with_every_field(
     assert (got.sender_id, got.sender_name) == (WANG, "王阿姨")
     assert got.text == "3栋电梯又坏了[强]"
     assert got.mentions == (BOT,)
-    assert got.mention_self is True
     assert got.content_type == "text"
     assert got.time.tzinfo is not None
     assert abs(got.time - datetime.now(UTC)) < timedelta(seconds=30)
@@ -57,7 +56,6 @@ async def test_mentions_of_other_people_are_kept_as_ids_and_stripped(
     message_id = await world.say(**{"from": WANG, "room": ROOM, "text": "@李楼长 楼道灯不亮", "mentions": [LI]})
     got = await inbox.wait_for(lambda m: m.message_id == message_id)
     assert got.mentions == (LI,)
-    assert got.mention_self is False
     assert got.text == "楼道灯不亮"
 
 

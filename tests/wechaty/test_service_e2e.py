@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 
 from bot.app import Service
 from storage.models import Ticket
+from tests.harness import tickets
 from tests.wechaty.conftest import TOKEN
 from tests.wechaty.peer import Peer, free_port
-from tests.wechaty.service import BRANCH, COMMITTEE, LEADER, RESIDENT, ROOM, running_service, tickets, to
+from tests.wechaty.service import BRANCH, COMMITTEE, LEADER, RESIDENT, ROOM, running_service, to
 
 pytest.importorskip("wechaty_puppet_service", reason="the wechaty extra is not installed")
 

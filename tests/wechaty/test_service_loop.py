@@ -17,21 +17,9 @@ import pytest
 
 from bot.app import Service
 from storage.models import TicketState
+from tests.harness import history, queued, stored, ticket, tickets
 from tests.wechaty.peer import Peer
-from tests.wechaty.service import (
-    LEADER,
-    OTHER_LEADER,
-    RESIDENT,
-    ROOM,
-    history,
-    next_to,
-    queued,
-    running_service,
-    stored,
-    ticket,
-    tickets,
-    to,
-)
+from tests.wechaty.service import LEADER, OTHER_LEADER, RESIDENT, ROOM, next_to, running_service, to
 
 pytest.importorskip("wechaty_puppet_service", reason="the wechaty extra is not installed")
 

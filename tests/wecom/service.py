@@ -8,7 +8,6 @@ chosen instants through ``service.scheduler`` instead of waiting.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,13 +20,11 @@ from pydantic import SecretStr
 
 from bot.adapters.base import Adapter
 from bot.adapters.wecom.adapter import WeComAdapter
-from bot.app import Service, import_org, open_store
-from bot.message import IncomingMessage
 from bot.pipeline import FeedResult
 from config.schedule import ScheduleSettings
 from config.settings import HttpSettings, Settings
-from storage.models import OutboxItem, Ticket
-from storage.ticket_repo import TicketRepo
+from storage.models import Ticket
+from tests import harness
 from tests.wecom.conftest import settings_for
 from tests.wecom.fake_api import FakeWeCom
 from tests.wecom.fake_ws import ManualTime
@@ -40,23 +37,13 @@ MEMBERS = frozenset({"ZhouJianGuo", "WuLiPing", "MaiGuoQiang", "ChenZhiHua", "Hu
 
 
 @dataclass
-class Running:
-    service: Service
+class Running(harness.Running):
     adapter: WeComAdapter
     fake: FakeWeCom
-    base: str
-    results: list[FeedResult]
-    changed: asyncio.Condition
-    sent: list[OutboxItem]
 
     async def post(self, path: str, query: str, body: bytes) -> int:
         async with aiohttp.ClientSession() as http, http.post(f"{self.base}{path}?{query}", data=body) as r:
             return r.status
-
-    async def until(self, done: Callable[[], bool], within: float = 10.0) -> None:
-        """Wait (without sleeping) until the pipeline or the outbox has made ``done()`` true."""
-        async with asyncio.timeout(within), self.changed:
-            await self.changed.wait_for(done)
 
     async def callback(self, path: str, query: str, body: bytes) -> FeedResult:
         """Post one callback, wait until the pipeline has handled it and the outbox has sent its replies."""
@@ -64,14 +51,11 @@ class Running:
         assert await self.post(path, query, body) == 200
         await self.until(lambda: len(self.results) > before)
         result = self.results[before]
-        await self.until(lambda: set(result.outbox_ids) <= {item.id for item in self.sent})
+        await self.delivered(result)
         return result
 
     async def ticket(self, ticket_id: int) -> Ticket:
-        async with self.service.store.sessions() as session:
-            ticket = await TicketRepo(session).get(ticket_id)
-        assert ticket is not None
-        return ticket
+        return await harness.ticket(self.service, ticket_id)
 
     @staticmethod
     def unix_now() -> int:
@@ -105,32 +89,7 @@ async def run_service(
         wecom=wecom,
         schedule=schedule or ScheduleSettings(),
     )
-    changed = asyncio.Condition()
-    results: list[FeedResult] = []
-    sent: list[OutboxItem] = []
-
-    def observed(item: OutboxItem) -> None:
-        sent.append(item)
-        asyncio.get_running_loop().create_task(_notify(changed))
-
-    async with open_store(settings) as store:
-        await import_org(store, org)
-        adapter_clock: dict[str, Any] = {"now": clock} if clock is not None else {}
-        adapter = WeComAdapter(wecom, ws_sleep=ManualTime().sleep, **adapter_clock)
-        service = Service(settings, store, [adapter, *extra_adapters], observer=observed)
-
-        async def receive(msg: IncomingMessage) -> None:
-            results.append(await service.pipeline.feed(msg, clock() if clock is not None else None))
-            await _notify(changed)
-
-        service.receive = receive  # type: ignore[method-assign]
-        await service.start()
-        try:
-            yield Running(service, adapter, fake, f"http://127.0.0.1:{service.http_port}", results, changed, sent)
-        finally:
-            await service.stop()
-
-
-async def _notify(changed: asyncio.Condition) -> None:
-    async with changed:
-        changed.notify_all()
+    adapter_clock: dict[str, Any] = {"now": clock} if clock is not None else {}
+    adapter = WeComAdapter(wecom, ws_sleep=ManualTime().sleep, **adapter_clock)
+    async with harness.running(settings, [adapter, *extra_adapters], org=org, http=True, clock=clock) as it:
+        yield Running(it.service, it.sent, adapter, fake)

@@ -69,7 +69,6 @@ async def test_group_mention_becomes_a_group_message(harness: Harness) -> None:
     [msg] = harness.feed.messages
     assert msg.chat_id == "wrchat3dong"
     assert msg.text == "3栋电梯坏咗，有人困住"
-    assert msg.mention_self
     assert msg.sender_id == "resident1"
     assert msg.message_id == "aibot:CAIQ16HMjQYY/NGagIOAgAMgq4KM0AI="
     assert msg.time == NOW
@@ -81,12 +80,7 @@ async def test_single_chat_becomes_a_direct_message(harness: Harness) -> None:
     assert await harness.post(AIBOT_PATH, *harness.aibot.aibot(payload)) == 200
     await harness.settle()
     [msg] = harness.feed.messages
-    assert (msg.chat_id, msg.sender_id, msg.text, msg.mention_self) == (
-        DIRECT_CHAT,
-        "leader1",
-        "接单 #12",
-        False,
-    )
+    assert (msg.chat_id, msg.sender_id, msg.text) == (DIRECT_CHAT, "leader1", "接单 #12")
 
 
 async def test_app_one_to_one_from_wechatpy_ciphertext(harness: Harness) -> None:

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import func, select
 
-from bot import texts_schedule as texts
 from bot.adapters.simulated import SimulatedAdapter
 from bot.adapters.wecom.adapter import AIBOT_PATH
 from bot.message import IncomingMessage, Say
+from bot.texts import schedule as texts
 from config.schedule import DigestSettings, ScheduleSettings
 from storage.models import OutboxItem, TicketState
 from tests.wecom import driver as d
@@ -201,7 +201,7 @@ async def test_weekly_digest_by_group_webhook_split_without_loss(fake: FakeWeCom
                 message_id=f"xc-report-{n}",
                 time=OPENED,
             )
-            assert (await running.service.feed(msg, OPENED)).ticket_ids, msg.text
+            assert (await running.service.receive(msg, OPENED)).ticket_ids, msg.text
         await running.service.outbox.drain()
         group_posts = len(fake.webhook_posts[GROUP_HOOK])
         chen_before = len(fake.texts_to("ChenZhiHua"))

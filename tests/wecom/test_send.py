@@ -16,9 +16,10 @@ from pydantic import SecretStr
 
 from bot.adapters.base import AdapterStartError, SendError
 from bot.adapters.ratelimit import SlidingWindowLimiter, Window
+from bot.adapters.textsplit import split_text
 from bot.adapters.wecom.adapter import AIBOT_PATH, WeComAdapter
 from bot.adapters.wecom.client import WeComSendError
-from bot.adapters.wecom.webhook import MARKDOWN_LIMIT, markdown_payloads, split_text
+from bot.adapters.wecom.webhook import MARKDOWN_LIMIT, markdown_payloads
 from bot.message import DIRECT_CHAT, DirectMessage, Say, SendImage
 from tests.wecom import driver as d
 from tests.wecom.conftest import Harness, StartHarness, settings_for

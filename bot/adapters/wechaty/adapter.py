@@ -24,7 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from aiohttp import web
+
 from bot.adapters.base import AdapterStartError, Feed, SendError
+from bot.adapters.textsplit import split_text
 from bot.adapters.wechaty.limiter import ConversationLimiters
 from bot.adapters.wechaty.translate import (
     clip,
@@ -46,6 +49,8 @@ NAME_CACHE_SECONDS = 300.0
 PROBE_TIMEOUT_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 5.0
 PAYLOAD_ATTEMPTS = 3
+TEXT_LIMIT_BYTES = 4000
+"""A longer text goes as several messages: WeChat folds very long ones, and some puppets refuse them."""
 
 
 class ConnectionLost(Exception):
@@ -163,6 +168,9 @@ class WechatyAdapter:
             "inbox": self._inbox.qsize(),
             **self._counts,
         }
+
+    def web_routes(self) -> list[web.RouteDef]:
+        return []
 
     # -- connection ------------------------------------------------------------------------------------
 
@@ -393,7 +401,6 @@ class WechatyAdapter:
             message_id=message_id,
             time=when,
             mentions=mentions,
-            mention_self=mention_self,
             content_type=kind,
         )
 
@@ -477,14 +484,21 @@ class WechatyAdapter:
         await self._send_text(room_id, mention_prefix(names) + text, mentions)
 
     async def _send_text(self, conversation: str, text: str, mentions: tuple[str, ...]) -> None:
+        """One message, or several (the mentions on the first) when the text is longer than WeChat takes."""
         if not text.strip():
             raise SendError("wechaty: refusing to send an empty message")
         mention_ids = list(mentions) or None
-        # pace right before the call, after any name lookups, so the spacing is what WeChat sees
-        await self._limiters.acquire(conversation)
-        await self._with_puppet(
-            lambda p: p.message_send_text(conversation, text, mention_ids), self.settings.send_wait_seconds
-        )
+        for chunk in split_text(text, TEXT_LIMIT_BYTES):
+            # pace right before the call, after any name lookups, so the spacing is what WeChat sees
+            await self._limiters.acquire(conversation)
+            await self._with_puppet(
+                self._text_sender(conversation, chunk, mention_ids), self.settings.send_wait_seconds
+            )
+            mention_ids = None
+
+    @staticmethod
+    def _text_sender(conversation: str, text: str, mention_ids: list[str] | None) -> Callable[[Any], Awaitable[Any]]:
+        return lambda puppet: puppet.message_send_text(conversation, text, mention_ids)
 
     async def _send_image(self, message: SendImage) -> None:
         path = Path(message.path)

@@ -44,6 +44,7 @@ from aiohttp import web
 
 from bot.adapters.base import AdapterStartError, Feed
 from bot.adapters.ratelimit import Clock, Sleep, SlidingWindowLimiter, Window
+from bot.adapters.textsplit import split_text
 from bot.adapters.wecom.callback import (
     AibotMessage,
     SeenIds,
@@ -72,7 +73,6 @@ from bot.adapters.wecom.webhook import (
     PayloadError,
     image_payload,
     markdown_payloads,
-    split_text,
     with_mentions,
 )
 from bot.message import DIRECT_CHAT, DirectMessage, IncomingMessage, OutgoingMessage, Platform, Say, SendImage

@@ -158,7 +158,6 @@ def parse_aibot_payload(data: object, *, now: datetime, bot_name: str = "") -> A
         text=text.strip(),
         message_id=f"aibot:{msg_id}",
         time=now,
-        mention_self=group,
         content_type=msg_type,
     )
     return AibotMessage(

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.texts.names import state_title
 from bot.web import views
 from bot.web.credentials import new_secret, same
 from bot.web.deps import deps
@@ -146,7 +147,7 @@ def _list_context(options: dict[str, Any], values: dict[str, str], error: Except
         "options": options,
         "values": values,
         "error": str(error) if error else "",
-        "states": [(s, views.state_title(s)) for s in STATES],
+        "states": [(s, state_title(s)) for s in STATES],
         "domains": DOMAINS,
         "flags": [(f, FLAG_TITLES[f]) for f in FLAGS],
         "tickets": [],

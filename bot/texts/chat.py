@@ -1,33 +1,11 @@
-"""Every sentence linli says to people, in short polite simplified Chinese."""
+"""What linli says in chat: acknowledgements, notices to the grid, answers to commands."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-ROLE_TITLES = {
-    "building_leader": "楼长",
-    "branch_secretary": "小区党支部书记",
-    "committee": "社区党委",
-    "resident": "居民",
-}
-
-KIND_TITLES = {"noise": "闲聊", "trivial": "小事", "major": "大事"}
-
-SUMMARY_CHARS = 40
-
-
-def summarise(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1] + "…"
-
-
-def mention(name: str) -> str:
-    return f"@{name} " if name else ""
-
-
-def people_list(titled: Sequence[tuple[str, str]]) -> str:
-    """[("楼长", "李杏珊"), ("社区党委", "陈志华")] -> "楼长 李杏珊、社区党委 陈志华"."""
-    return "、".join(f"{title} {name}" for title, name in titled)
+from bot.texts.names import mention, people_list
+from nlp.command import COMMANDS, Audience, Verb
 
 
 def ack_report(
@@ -67,21 +45,43 @@ def no_leader(ticket_id: int) -> str:
     return f"#{ticket_id} 所在楼栋暂未配置楼长，已转社区统一处理。"
 
 
-# --- commands -------------------------------------------------------------------------------------
+USAGE: dict[Verb, str] = {
+    Verb.PROGRESS: "进度 #编号：查看办理进度（不带编号查看您反映的事）",
+    Verb.RATE: "评价 #编号 满意/不满意 或 1-5 分",
+    Verb.WITHDRAW: "撤销 #编号：撤回您反映的事",
+    Verb.HELP: "帮助：查看这份说明",
+    Verb.ACCEPT: "接单 #编号",
+    Verb.RESOLVE: "办结 #编号 说明",
+    Verb.TRANSFER: "转派 #编号 @某人",
+    Verb.ESCALATE: "升级 #编号",
+    Verb.REJECT: "不受理 #编号 理由",
+    Verb.DISPATCH: "派单 #编号 共建单位",
+    Verb.MINE: "我的任务",
+    Verb.TODO: "待办",
+    Verb.POINTS: "积分",
+    Verb.RANKING: "排行",
+    Verb.BIND: "绑定 楼栋或小区名：把本群绑定到网格",
+}
+"""How each command is written, as help shows it (every verb of ``nlp.command.COMMANDS`` has one)."""
 
-HELP_RESIDENT = (
-    "邻里助手可以帮您：\n"
-    "· 在群里直接说遇到的问题，我会登记并通知楼长\n"
-    "· 进度 #编号：查看办理进度（不带编号查看您反映的事）\n"
-    "· 评价 #编号 满意/不满意 或 1-5 分\n"
-    "· 撤销 #编号：撤回您反映的事"
-)
-HELP_LEADER = (
-    "楼长常用命令：\n"
-    "· 接单 #编号 · 办结 #编号 说明 · 转派 #编号 @某人 · 升级 #编号\n"
-    "· 不受理 #编号 理由 · 派单 #编号 共建单位 · 我的任务 · 待办 · 积分 · 排行"
-)
-HELP_COMMITTEE = "· 绑定 楼栋或小区名：把本群绑定到网格"
+HELP_HEADINGS = {
+    Audience.RESIDENT: "邻里助手可以帮您：\n· 在群里直接说遇到的问题，我会登记并通知楼长",
+    Audience.GRID: "楼长常用命令：",
+    Audience.COMMITTEE: "社区党委：",
+}
+
+
+def help_text(audiences: Sequence[Audience]) -> str:
+    """The commands for these audiences, in the order of ``COMMANDS``: residents' one a line, the rest compact."""
+    sections = []
+    for audience in audiences:
+        usages = [USAGE[spec.verb] for spec in COMMANDS if spec.audience is audience]
+        if audience is Audience.RESIDENT:
+            lines = [f"· {usage}" for usage in usages]
+        else:
+            lines = ["· " + " · ".join(usages[i : i + 4]) for i in range(0, len(usages), 4)]
+        sections.append("\n".join([HELP_HEADINGS[audience], *lines]))
+    return "\n".join(sections)
 
 
 def not_found(ticket_id: int) -> str:
@@ -249,5 +249,17 @@ def dm_hint() -> str:
     return "您好，我是邻里助手。遇到问题请在楼栋群里说，我会登记并通知楼长；回复“帮助”查看可用命令。"
 
 
-def auto_closed(ticket_id: int) -> str:
-    return f"#{ticket_id} 办结后没有收到异议，已自动关闭。如仍有问题，请重新反映。"
+COMMUNITY = "社区"
+"""Who is accountable when nobody on the grid is named."""
+CONTACT_UNKNOWN = "联系人待定"
+UNASSIGNED = "（未指派）"
+
+
+def grid_only() -> str:
+    return "这个命令是给楼长和网格工作人员用的；查看您反映的事请发“进度”。"
+
+
+MY_TASKS = "我的任务："
+TODO = "待办："
+STAFF = "社区工作人员"
+"""Who acted, when staff act from the command line without naming themselves."""

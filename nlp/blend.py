@@ -1,0 +1,146 @@
+"""Rules and learned layer together: one decision from the rules' votes and the model's probabilities.
+
+* **Kind**: ``p = (1 - a) * p_model + a * p_rules`` where ``p_rules`` is the rules' score share (noise
+  with its prior) and ``a`` is ``rule_weight`` when at least one kind rule voted, ``silent_weight`` when
+  none did (a message no rule understands is not evidence of chat: real complaints use words the rules
+  never listed). Noise wins when its share is at least that of trivial and major together (as in the
+  rules); otherwise the larger of trivial and major, and the confidence is the request share.
+* **Forced by the rules** where they are certain: a resolved follow-up, a posted notice, an ad, a
+  forward or a poll that the rules read as noise stay noise, with no alarm, unless the model is sure it
+  is a request (noise below ``force_floor``) or the message is a long letter (over ``force_max_chars``);
+  explicit danger words (the
+  rules' urgent) make the message major and at least ``check``.
+* **Alarm tiers**: ``urgent`` when the rules say urgent and the model's danger probability is at least
+  ``urgent_confirm``, or the model alone reaches ``urgent_model`` on a major message; otherwise ``check``
+  when the rules say urgent, or their danger words voted below the urgent threshold, or the model's
+  danger probability reaches ``check_model``. A check on a message read as noise makes it ``trivial``:
+  someone is asked to look, so it is a request.
+* **Service area**: ``(1 - b) * p_model + b * p_rules`` over the eight areas, ``b`` = ``domain_weight``
+  when a problem rule voted, else the model alone.
+
+Every threshold here is measured (``linli nlp crossval``; docs/classifier.md records the figures).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nlp.decision import Decision, Domain, Kind
+from nlp.features import display
+from nlp.model import DOMAIN_COLUMNS, KIND_COLUMNS, Prediction
+
+_NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
+_FORCING_SIGNALS = ("resolved", "notice", "ad", "forward", "poll")
+
+
+@dataclass(frozen=True, slots=True)
+class BlendSettings:
+    # chosen by leave-one-round-out cross-validation against the rules as they stood before each round
+    # was tuned in (docs/classifier.md, "The learned layer")
+    rule_weight: float = 0.4
+    silent_weight: float = 0.3
+    domain_weight: float = 0.2
+    urgent_confirm: float = 0.1
+    urgent_model: float = 0.7
+    check_model: float = 0.5
+    force_floor: float = 0.1  # the rules' forced noise stands only if the model's noise probability reaches it
+    # ...and only in a message of at most this many characters: a letter of complaint mentions 公示, 招聘 or
+    # 依法 in passing, a notice posted in the group is short
+    force_max_chars: int = 150
+    explain_features: int = 2
+    use_rules: bool = True  # False: the model alone (cross-validation's honest baseline)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVerdict:
+    """What the rules concluded about one message, before the model is consulted."""
+
+    kind: Kind
+    urgent: bool
+    danger_votes: float  # urgent rules' votes (0 = no danger word)
+    scores: tuple[float, float, float]  # noise (with its prior), trivial, major
+    voted: bool  # at least one kind rule voted
+    domain_tally: dict[Domain, float]
+    signals: frozenset[str]
+    reasons: tuple[str, ...]
+    chars: int = 0  # length of the normalised text
+
+
+def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings) -> Decision:
+    if not settings.use_rules:
+        verdict = _SILENT
+    reasons = list(verdict.reasons)
+    forced_noise = (
+        verdict.kind is _NOISE
+        and prediction.kind[0] >= settings.force_floor
+        and verdict.chars <= settings.force_max_chars
+        and any(name in verdict.signals for name in _FORCING_SIGNALS)
+    )
+    if forced_noise:
+        probabilities = (1.0, 0.0, 0.0)
+        reasons.append("@rules-forced")
+    else:
+        total = sum(verdict.scores)
+        weight = settings.rule_weight if verdict.voted else settings.silent_weight
+        rule_p = [s / total for s in verdict.scores] if total > 0 else [1.0, 0.0, 0.0]
+        model_p = prediction.kind
+        probabilities = (
+            (1 - weight) * model_p[0] + weight * rule_p[0],
+            (1 - weight) * model_p[1] + weight * rule_p[1],
+            (1 - weight) * model_p[2] + weight * rule_p[2],
+        )
+    # noise against a request first (as the rules decide), then the larger of trivial and major
+    if probabilities[0] >= probabilities[1] + probabilities[2]:
+        best, confidence = 0, probabilities[0]
+    else:
+        best = 2 if probabilities[2] >= probabilities[1] else 1
+        confidence = probabilities[1] + probabilities[2]
+    kind = KIND_COLUMNS[best]
+
+    urgent = check = False
+    if not forced_noise:
+        danger = prediction.danger
+        if verdict.urgent:
+            kind = _MAJOR
+            if danger >= settings.urgent_confirm:
+                urgent = True
+            else:
+                check = True
+                reasons.append("@check:rules")
+        elif danger >= settings.urgent_model and kind is _MAJOR:
+            urgent = True
+            reasons.append("@urgent:model")
+        elif verdict.danger_votes > 0 or danger >= settings.check_model:
+            check = True
+            reasons.append("@check:model" if danger >= settings.check_model else "@check:rules")
+            if kind is _NOISE:
+                kind = _TRIVIAL
+
+    # the area model learned from requests only: for chat the area is informational, 其他 unless a rule says
+    domain = _domain(verdict, prediction, settings) if kind is not _NOISE or verdict.domain_tally else Domain.OTHER
+    column = best if kind is KIND_COLUMNS[best] else KIND_COLUMNS.index(kind)
+    shown: set[str] = set()
+    for feature, weight in prediction.strongest(column, settings.explain_features + 1):
+        word = display(feature)
+        if word not in shown and len(shown) < settings.explain_features:  # w:谢谢 and c:谢谢 read the same
+            shown.add(word)
+            reasons.append(f"model:{word}+{weight:.1f}")
+    return Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons), check)
+
+
+_SILENT = RuleVerdict(_NOISE, False, 0.0, (0.0, 0.0, 0.0), False, {}, frozenset(), ())
+
+
+def _domain(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings) -> Domain:
+    tally = verdict.domain_tally
+    model_p = prediction.domain
+    if not tally:
+        best = max(range(len(model_p)), key=model_p.__getitem__)
+        return DOMAIN_COLUMNS[best]
+    total = sum(tally.values())
+    weight = settings.domain_weight
+    blended = [(1 - weight) * p for p in model_p]
+    for domain, votes in tally.items():
+        blended[DOMAIN_COLUMNS.index(domain)] += weight * votes / total
+    best = max(range(len(blended)), key=blended.__getitem__)
+    return DOMAIN_COLUMNS[best]
