@@ -135,7 +135,7 @@ class Service:
             self._background.append(asyncio.create_task(watch, name="rules-watch"))
         self.scheduler.start()
         if http:
-            deps = WebDeps(self.settings, self.store.sessions, self.status, metrics=self.metrics)
+            deps = WebDeps(self.settings, self.store.sessions, self.status, metrics=self.metrics, jobs=self.jobs)
             app = create_site(deps, self.web_routes())
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()

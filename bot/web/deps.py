@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.job_runner import JobRunner
     from bot.web.metrics import Metrics
 
 StatusFn = Callable[[], dict[str, object]]
@@ -33,6 +34,8 @@ class WebDeps:
     status: StatusFn = always_ok
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics | None = None
+    jobs: JobRunner | None = None
+    """The service's job runner (its commits nudge the delivery workers); None: one without a nudge."""
 
 
 DEPS: web.AppKey[WebDeps] = web.AppKey("linli_web_deps", WebDeps)

@@ -63,7 +63,15 @@ REPORTS = [
     ("nanhu", "sim-nh-1", "r-nh", "楼道灯不亮了，麻烦修一下"),
 ]
 
-USERS = {"chen": "p-chen", "tan": "p-tan", "li": "p-li", "mai": "p-mai", "song": "p-nh-boss"}
+USERS = {
+    "chen": "p-chen",
+    "tan": "p-tan",
+    "li": "p-li",
+    "mai": "p-mai",
+    "zhou": "p-zhou",
+    "wu": "p-wu",
+    "song": "p-nh-boss",
+}
 
 
 class Clock:

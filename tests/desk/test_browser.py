@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from sqlalchemy import select
 
+from bot.texts import chat
 from config.settings import Settings
+from storage.models import OutboxItem, Ticket
 from tests.desk.conftest import PASSWORD
 from tests.desk.live import LiveServer
 
@@ -119,6 +122,40 @@ def test_the_dashboard_on_a_phone_and_its_charts_then_sign_out(live: LiveServer,
     expect(page).to_have_url(f"{live.url}/desk/login")
     page.goto(f"{live.url}/desk/tickets")
     expect(page).to_have_url(f"{live.url}/desk/login?next=/desk/tickets")
+
+
+async def _ticket_and_outbox(live: LiveServer, ticket_id: int) -> tuple[Ticket, list[OutboxItem]]:
+    async with live.world.store.sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        rows = await session.scalars(
+            select(OutboxItem).where(OutboxItem.ticket_id == ticket_id).order_by(OutboxItem.id)
+        )
+        return ticket, list(rows.all())
+
+
+def test_a_leader_resolves_in_the_browser_and_the_committee_finds_it(live: LiveServer, browser: BrowserContext) -> None:
+    water = live.world.tickets["water"]
+    page = browser.new_page()
+    sign_in(page, live, "li")
+    page.get_by_label("楼栋").select_option(label="时代城3栋")
+    page.get_by_role("button", name="筛选").click()
+    page.get_by_role("link", name=f"#{water}").click()
+    page.get_by_label("办结说明").fill("已联系水务，恢复供水")
+    page.once("dialog", lambda dialog: dialog.accept())  # 确认办结？
+    page.get_by_role("button", name="办结", exact=True).click()
+    expect(page.locator("#notice")).to_contain_text("已办结")
+    expect(page.locator("#state")).to_have_text("已办结，待评价")
+    ticket, said = live.run(_ticket_and_outbox(live, water))
+    assert (ticket.state, ticket.resolution_note) == ("resolved", "已联系水务，恢复供水")
+    group = [s for s in said if s.kind == "say" and s.chat_id == "sim-sdc-3"]
+    assert group[-1].text.endswith(chat.resolved(water, "李杏珊", "已联系水务，恢复供水"))
+    assert group[-1].status == "pending"  # in the outbox, for the delivery workers to send
+    page.get_by_role("button", name="退出").click()
+    sign_in(page, live, "chen")
+    page.get_by_label("状态").select_option(label="已办结，待评价")
+    page.get_by_role("button", name="筛选").click()
+    assert rows(page) == [water]
 
 
 def test_screenshot_of_the_dashboard(live: LiveServer, browser: BrowserContext, tmp_path: Path) -> None:

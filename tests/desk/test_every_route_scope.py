@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from aiohttp.web_urldispatcher import PrefixedSubAppResource
 
+from storage.models import Ticket
 from tests.desk.conftest import World, csrf_of, login
 
 Client = TestClient[Any, Any]
@@ -33,16 +34,26 @@ async def test_no_route_lets_anyone_reach_another_communitys_ticket(client: Clie
     assert ("GET", "/desk/tickets/{ticket_id}") in routes
     assert ("GET", "/api/v1/tickets/{ticket_id}") in routes
     assert ("GET", "/open311/v2/requests/{request_id}.json") in routes
+    assert ("POST", "/desk/tickets/{ticket_id}/{action}") in routes
+    assert ("POST", "/api/v1/tickets/{ticket_id}/actions") in routes
     csrf = await login(client, "chen")
     bearer = {"Authorization": f"Bearer {world.tokens['chen']}"}
-    theirs, ours = world.tickets["nanhu"], world.tickets["lamp"]
+    theirs, ours = world.tickets["nanhu"], world.tickets["water"]
     for method, template in routes:
         for ticket, expected in ((theirs, 404), (ours, None)):
             path = template.replace("{ticket_id}", str(ticket)).replace("{request_id}", str(ticket))
+            path = path.replace("{action}", "resolve")
             params = {"api_key": world.tokens["chen"]} if path.startswith("/open311/") else {}
-            data = {"_csrf": csrf} if method == "POST" else None
+            form = {"_csrf": csrf, "note": "scope test"} if path.startswith("/desk/") else None
+            body = {"action": "resolve", "note": "scope test"} if path.startswith("/api/") else None
             response = await client.request(
-                method, path, headers=bearer, params=params, data=data, allow_redirects=False
+                method,
+                path,
+                headers=bearer,
+                params=params,
+                data=form if method == "POST" else None,
+                json=body if method == "POST" else None,
+                allow_redirects=False,
             )
             if expected is not None:
                 assert response.status == expected, (method, path)
@@ -53,3 +64,7 @@ async def test_no_route_lets_anyone_reach_another_communitys_ticket(client: Clie
     assert csrf_of(await page.text())
     own = await client.get(f"/api/v1/tickets/{theirs}", headers={"Authorization": f"Bearer {world.tokens['song']}"})
     assert own.status == 200
+    async with world.store.sessions() as session:
+        untouched = await session.get(Ticket, theirs)
+    assert untouched is not None
+    assert untouched.state == "assigned"

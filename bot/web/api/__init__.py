@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.web import views
+from bot.texts import desk as desk_texts
+from bot.web import actions, views
 from bot.web.deps import DEPS, WebDeps, deps
 from bot.web.filters import FilterError, read_filters
 from bot.web.scope import Scope
@@ -107,6 +108,32 @@ async def ticket(request: web.Request) -> web.Response:
     if detail is None:
         return error(404, "not_found", "没有这件工单，或不在您的范围内。")
     return web.json_response(detail)
+
+
+ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict"}
+
+
+@routes.post(r"/tickets/{ticket_id}/actions")
+async def ticket_action(request: web.Request) -> web.Response:
+    """Accept, assign, transfer, escalate, resolve, reject (with a reason) or correct kind/area."""
+    d = deps(request)
+    raw = request.match_info["ticket_id"]
+    if not raw.isdigit() or len(raw) > 9:
+        return error(404, "not_found", desk_texts.NOT_FOUND)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+        return error(400, "bad_request", desk_texts.BAD_BODY)
+    scope = request[SCOPE_KEY]
+    result = await actions.perform(d, scope, int(raw), actions.Request.of(body["action"], body))
+    if not result.ok:
+        return error(result.status, ERROR_CODES.get(result.status, "bad_request"), result.message)
+    log.info("api: %s did %s on #%s", scope.user, body["action"], raw)
+    async with d.sessions() as session:
+        detail = await views.ticket_detail(session, scope, int(raw), d.clock(), tz(request))
+    return web.json_response({"message": result.message, "ticket": detail})
 
 
 @routes.get("/council/agenda")

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.texts.names import state_title
-from bot.web import views
+from bot.texts import desk as desk_texts
+from bot.texts.names import ROLE_TITLES, state_title
+from bot.web import actions, views
 from bot.web.credentials import new_secret, same
 from bot.web.deps import deps
 from bot.web.desk.auth import (
@@ -26,7 +27,7 @@ from bot.web.desk.auth import (
     sign_out,
 )
 from bot.web.filters import DOMAINS, STATES, FilterError, read_filters
-from storage.desk_query import FLAGS
+from storage.desk_query import FLAGS, DeskQuery
 from storage.org_repo import OrgRepo
 
 log = logging.getLogger(__name__)
@@ -164,14 +165,55 @@ def _page_links(request: web.Request, query: dict[str, str], page: int, pages: i
 
 @routes.get(r"/tickets/{ticket_id:\d+}", name="ticket")
 async def ticket_page(request: web.Request) -> web.Response:
+    done = request.query.get("done", "")
+    notice = desk_texts.DONE.get(done, "")
+    return await _ticket_page(request, int(request.match_info["ticket_id"]), notice=notice)
+
+
+async def _ticket_page(
+    request: web.Request, ticket_id: int, *, notice: str = "", error: str = "", status: int = 200
+) -> web.Response:
+    d = deps(request)
+    scope = desk_user(request).scope
+    async with d.sessions() as session:
+        detail = await views.ticket_detail(session, scope, ticket_id, d.clock(), tz_of(request))
+        staff = [
+            {"id": p.id, "name": p.name, "role": ROLE_TITLES.get(p.role, p.role)}
+            for p in await DeskQuery(session).staff(scope.community_id)
+        ]
+    if detail is None:
+        return render(request, "missing.html", {"ticket_id": ticket_id}, status=404)
+    context = {
+        "t": detail,
+        "actions": ACTION_TITLES,
+        "allowed": await actions.allowed(d, scope, ticket_id),
+        "staff": staff,
+        "domains": DOMAINS,
+        "notice": notice,
+        "error": error,
+    }
+    return render(request, "ticket.html", context, status=status)
+
+
+@routes.post(r"/tickets/{ticket_id:\d+}/{action:[a-z]+}", name="act")
+async def act(request: web.Request) -> web.Response:
     d = deps(request)
     scope = desk_user(request).scope
     ticket_id = int(request.match_info["ticket_id"])
-    async with d.sessions() as session:
-        detail = await views.ticket_detail(session, scope, ticket_id, d.clock(), tz_of(request))
-    if detail is None:
+    form = await request.post()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    result = await actions.perform(d, scope, ticket_id, actions.Request.of(request.match_info["action"], fields))
+    if result.status == 404:
         return render(request, "missing.html", {"ticket_id": ticket_id}, status=404)
-    return render(request, "ticket.html", {"t": detail, "actions": ACTION_TITLES})
+    if not result.ok:
+        return await _ticket_page(request, ticket_id, error=result.message, status=result.status)
+    log.info("desk: %s did %s on #%d", scope.user, request.match_info["action"], ticket_id)
+    target = (
+        request.app.router["ticket"]
+        .url_for(ticket_id=str(ticket_id))
+        .with_query({"done": request.match_info["action"]})
+    )
+    raise web.HTTPSeeOther(str(target))
 
 
 @routes.get("/council", name="council")
