@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.adapters.base import Adapter
+from bot.adapters.open311 import Open311Adapter
 from bot.adapters.simulated import SimulatedAdapter
 from bot.adapters.wechaty import WechatyAdapter
 from bot.adapters.wecom.adapter import WeComAdapter
@@ -135,7 +136,14 @@ class Service:
             self._background.append(asyncio.create_task(watch, name="rules-watch"))
         self.scheduler.start()
         if http:
-            deps = WebDeps(self.settings, self.store.sessions, self.status, metrics=self.metrics, jobs=self.jobs)
+            deps = WebDeps(
+                self.settings,
+                self.store.sessions,
+                self.status,
+                metrics=self.metrics,
+                jobs=self.jobs,
+                receive=self.receive,
+            )
             app = create_site(deps, self.web_routes())
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
@@ -172,6 +180,8 @@ def default_adapters(settings: Settings) -> list[Adapter]:
     if not adapters:
         log.info("no platform configured: running the simulated adapter only")
         adapters.append(SimulatedAdapter())
+    if settings.open311.enabled:
+        adapters.append(Open311Adapter())
     return adapters
 
 

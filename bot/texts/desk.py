@@ -49,3 +49,35 @@ def no_higher_level(ticket_id: int) -> str:
 
 def corrected_to_major(ticket_id: int, summary: str, by: str) -> str:
     return f"【大事】#{ticket_id}「{summary}」已由 {by} 更正为大事，将提交党群议事会，请关注。"
+
+
+# --- Open311 ------------------------------------------------------------------------------------------
+
+OPEN311_GROUP = "（Open311 来件）"
+OPEN311_SENDER = "外部平台来件"
+OPEN311_KEY_REQUIRED = "需要 api_key。"
+OPEN311_KEY_INVALID = "api_key 无效或已撤销。"
+OPEN311_UNKNOWN_SERVICE = "没有这个 service_code。"
+OPEN311_NEEDS_DESCRIPTION = "请在 description 中写明问题。"
+OPEN311_TOO_LONG = "description 太长。"
+OPEN311_NEEDS_PLACE = (
+    "请用 address_id（楼栋或小区编号）或 address_string（含楼栋或小区名称）说明位置；暂不支持只给经纬度。"
+)
+OPEN311_UNKNOWN_PLACE = "找不到这个楼栋或小区，或不在这个 api_key 的范围内。"
+OPEN311_WRONG_JURISDICTION = "jurisdiction_id 与 api_key 所属社区不符。"
+OPEN311_NOT_A_REPORT = "没能从描述中看出需要处理的事，请写明问题和具体位置。"
+OPEN311_CLOSED_FOR_POSTS = "这个服务暂不接收提交。"
+OPEN311_BAD_IDS = "service_request_id 应为以逗号分隔的数字。"
+OPEN311_BAD_STATUS = "status 只能是 open 或 closed。"
+
+
+def open311_no_service(code: str) -> str:
+    return f"没有服务 {code}。"
+
+
+def open311_no_request(request_id: str) -> str:
+    return f"没有服务请求 {request_id}。"
+
+
+def open311_bad_date(name: str) -> str:
+    return f"{name} 应为带时区的 w3 时间，例如 2026-11-16T09:00:00+08:00。"

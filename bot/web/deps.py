@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -14,6 +14,8 @@ from config.settings import Settings
 
 if TYPE_CHECKING:
     from bot.job_runner import JobRunner
+    from bot.message import IncomingMessage
+    from bot.pipeline import FeedResult
     from bot.web.metrics import Metrics
 
 StatusFn = Callable[[], dict[str, object]]
@@ -36,6 +38,8 @@ class WebDeps:
     metrics: Metrics | None = None
     jobs: JobRunner | None = None
     """The service's job runner (its commits nudge the delivery workers); None: one without a nudge."""
+    receive: Callable[[IncomingMessage], Awaitable[FeedResult]] | None = None
+    """The service's one way in (``Service.receive``): Open311 reports are fed through it; None: no POST."""
 
 
 DEPS: web.AppKey[WebDeps] = web.AppKey("linli_web_deps", WebDeps)

@@ -140,7 +140,7 @@ async def build_world(settings: Settings, store: Store, tmp_path: Path) -> World
 
 @pytest.fixture
 async def client(world: World) -> AsyncIterator[TestClient[Any, Any]]:
-    app = create_site(WebDeps(world.settings, world.store.sessions, clock=world.clock))
+    app = create_site(WebDeps(world.settings, world.store.sessions, clock=world.clock, receive=world.service.receive))
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         yield test_client
 

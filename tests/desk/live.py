@@ -44,7 +44,9 @@ class LiveServer:
         try:
             async with open_store(self.settings) as store:
                 self.world = await build_world(self.settings, store, self.tmp_path)
-                app = create_site(WebDeps(self.settings, store.sessions, clock=self.world.clock))
+                app = create_site(
+                    WebDeps(self.settings, store.sessions, clock=self.world.clock, receive=self.world.service.receive)
+                )
                 runner = web.AppRunner(app, access_log=None)
                 await runner.setup()
                 site = web.TCPSite(runner, "127.0.0.1", 0)
