@@ -164,11 +164,13 @@ def weekly_lines(
     return fig
 
 
-def bar_figure(labels: Sequence[str], values: Sequence[int], title: str, font: CjkFont | None = None) -> Figure:
-    """Horizontal bars with their counts, for the desk (tickets per service area)."""
+def bar_figure(
+    labels: Sequence[str], values: Sequence[int], title: str, font: CjkFont | None = None, *, height: float = 3.8
+) -> Figure:
+    """Horizontal bars with their counts (tickets per service area)."""
     font = font or cjk_font()
     _check(font, [*labels, title, "工单数"])
-    fig = Figure(figsize=(7, 3.8))
+    fig = Figure(figsize=(7, height))
     ax = fig.add_subplot()
     bars = ax.barh(range(len(labels)), values, color="#c0392b")
     ax.set_yticks(range(len(labels)), labels=list(labels), fontproperties=font.properties())
@@ -182,19 +184,26 @@ def bar_figure(labels: Sequence[str], values: Sequence[int], title: str, font: C
 
 
 def grouped_bars(
-    labels: Sequence[str], opened: Sequence[int], resolved: Sequence[int], title: str, font: CjkFont | None = None
+    labels: Sequence[str],
+    opened: Sequence[int],
+    resolved: Sequence[int],
+    title: str,
+    font: CjkFont | None = None,
+    *,
+    height: float = 3.6,
+    label_size: float = 9,
 ) -> Figure:
-    """Opened and resolved side by side for each label (the desk's weeks)."""
+    """Opened and resolved side by side for each label (days of the digest, weeks of the desk)."""
     font = font or cjk_font()
     legend = ("新反映", "已办结")
     _check(font, [*labels, title, *legend, "件数"])
-    fig = Figure(figsize=(7, 3.6))
+    fig = Figure(figsize=(7, height))
     ax = fig.add_subplot()
     xs = range(len(labels))
     ax.bar([x - 0.2 for x in xs], opened, width=0.4, label=legend[0], color="#2980b9")
     ax.bar([x + 0.2 for x in xs], resolved, width=0.4, label=legend[1], color="#27ae60")
     step = max(1, len(labels) // 8)
-    ax.set_xticks(list(xs)[::step], labels=list(labels)[::step], fontproperties=font.properties(9))
+    ax.set_xticks(list(xs)[::step], labels=list(labels)[::step], fontproperties=font.properties(label_size))
     ax.set_ylabel("件数", fontproperties=font.properties())
     ax.set_title(title, fontproperties=font.properties(13))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -204,22 +213,9 @@ def grouped_bars(
 
 
 def bar_by_domain(counts: Sequence[tuple[str, int]], title: str, path: Path, font: CjkFont | None = None) -> Path:
-    """Horizontal bars: tickets per service area."""
-    font = font or cjk_font()
+    """Horizontal bars: tickets per service area (the digest's chart file)."""
     labels = [name for name, _ in counts]
-    _check(font, [*labels, title, "工单数"])
-    fig = Figure(figsize=(7, 4.2))
-    ax = fig.add_subplot()
-    values = [n for _, n in counts]
-    bars = ax.barh(range(len(counts)), values, color="#c0392b")
-    ax.set_yticks(range(len(counts)), labels=labels, fontproperties=font.properties())
-    ax.invert_yaxis()
-    ax.bar_label(bars, labels=[str(v) for v in values], padding=3, fontproperties=font.properties(10))
-    ax.set_xlabel("工单数", fontproperties=font.properties())
-    ax.set_title(title, fontproperties=font.properties(13))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
-    return _save(fig, path)
+    return _save(bar_figure(labels, [n for _, n in counts], title, font, height=4.2), path)
 
 
 def opened_vs_resolved(
@@ -230,19 +226,5 @@ def opened_vs_resolved(
     path: Path,
     font: CjkFont | None = None,
 ) -> Path:
-    """Grouped bars per day: tickets opened and tickets resolved."""
-    font = font or cjk_font()
-    legend = ("新反映", "已办结")
-    _check(font, [*days, title, *legend, "件数"])
-    fig = Figure(figsize=(7, 4))
-    ax = fig.add_subplot()
-    xs = range(len(days))
-    ax.bar([x - 0.2 for x in xs], opened, width=0.4, label=legend[0], color="#2980b9")
-    ax.bar([x + 0.2 for x in xs], resolved, width=0.4, label=legend[1], color="#27ae60")
-    ax.set_xticks(list(xs), labels=list(days), fontproperties=font.properties(10))
-    ax.set_ylabel("件数", fontproperties=font.properties())
-    ax.set_title(title, fontproperties=font.properties(13))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(prop=font.properties(10))
-    fig.tight_layout()
-    return _save(fig, path)
+    """Grouped bars per day: tickets opened and tickets resolved (the digest's chart file)."""
+    return _save(grouped_bars(days, opened, resolved, title, font, height=4, label_size=10), path)
