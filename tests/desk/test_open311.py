@@ -13,6 +13,7 @@ from georeport import GeoReport
 from sqlalchemy import func, select
 
 from bot.adapters.open311 import Open311Adapter
+from bot.app import default_adapters
 from bot.message import Say
 from bot.texts import chat
 from config.settings import Open311Settings, Settings
@@ -199,3 +200,9 @@ async def test_what_linli_says_to_a_submission_is_delivered_by_being_recorded() 
     adapter = Open311Adapter()
     await adapter.send(Say(platform="open311", chat_id="unit:sdc-1", text="已记录 #1"))
     assert adapter.health() == {"connected": True, "delivered": 1}
+
+
+def test_linli_run_serves_open311_submissions_only_when_enabled() -> None:
+    assert [a.platform for a in default_adapters(Settings())] == ["sim", "open311"]
+    off = Settings(open311=Open311Settings(enabled=False))
+    assert [a.platform for a in default_adapters(off)] == ["sim"]
