@@ -22,6 +22,39 @@ DONE = {
     "correct": "分类已更正。",
 }
 
+# --- labels on the desk's pages ----------------------------------------------------------------------
+
+FLAG_TITLES = {"urgent": "紧急", "check": "需核查", "attention": "紧急或需核查"}
+REASON_TITLES = {"accept_on_time": "按时接单", "resolve": "办结", "good_rating": "好评", "bad_rating": "差评"}
+HISTORY_TITLES = {
+    "open": "登记",
+    "assign": "派单",
+    "accept": "接单",
+    "resolve": "办结",
+    "close": "关闭",
+    "escalate": "升级",
+    "transfer": "转派",
+    "dispatch": "派给共建单位",
+    "reject": "不受理",
+    "withdraw": "撤销",
+    "merge": "合并",
+    "reopen": "重新打开",
+    "report": "又有居民反映",
+    "major": "转为大事",
+    "remind": "提醒",
+    "attach": "附照片",
+    "rate": "评价",
+    "correct": "更正分类",
+}
+OUTBOX_TITLES = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "failed": "发送失败",
+    "unknown": "发送结果不明",
+    "skipped": "已撤回",
+}
+
 UNKNOWN_ACTION = "没有这个操作。"
 NOT_FOUND = "没有这件工单，或不在您的范围内。"
 NEEDS_REASON = "不予受理需要写明理由。"
@@ -81,3 +114,61 @@ def open311_no_request(request_id: str) -> str:
 
 def open311_bad_date(name: str) -> str:
     return f"{name} 应为带时区的 w3 时间，例如 2026-11-16T09:00:00+08:00。"
+
+
+# --- signing in, the API, filters and charts ---------------------------------------------------------
+
+SESSION_EXPIRED = "登录已过期，请重新登录。"
+FOREIGN_ORIGIN = "请求来源不符。"
+PAGE_EXPIRED = "页面已过期，请刷新后再试。"
+LOGIN_PAGE_EXPIRED = "页面已过期，请刷新后再登录。"
+TOO_MANY_TRIES = "尝试次数过多，请稍后再试。"
+WRONG_PASSWORD = "用户名或密码不正确。"
+TOKEN_MISSING = "请在 Authorization 头中提供有效的令牌（Bearer）。"
+TOKEN_INVALID = "令牌无效或已撤销。"
+NO_SUCH_PATH = "没有这个地址。"
+METHOD_NOT_ALLOWED = "不支持这个请求方法。"
+BAD_WEEKS = "weeks 应为 1 到 104 之间的整数"
+FONT_MISSING = "图表字体缺失。"
+
+FILTER_CONTROL_CHARS = "筛选条件含有无法识别的字符"
+FILTER_OTHER_COMMUNITY = "只能查看本社区的工单"
+FILTER_UNKNOWN_UNIT = "没有这个小区或楼栋"
+FILTER_BAD_STATE = "状态不正确"
+FILTER_BAD_KIND = "类别不正确"
+FILTER_BAD_DOMAIN = "服务领域不正确"
+FILTER_BAD_FLAG = "标记不正确"
+FILTER_BAD_OVERDUE = "overdue 应为 1 或 0"
+FILTER_BAD_PAGE = "页码或每页条数超出范围"
+
+
+def filter_not_integer(name: str) -> str:
+    return f"{name} 应为整数"
+
+
+def filter_text_too_long(limit: int) -> str:
+    return f"搜索词最多 {limit} 个字"
+
+
+def password_too_short(limit: int) -> str:
+    return f"密码至少需要 {limit} 个字符。"
+
+
+CHART_DOMAINS = "{community} 各服务领域工单数"
+CHART_WEEKLY = "{community} 每周新反映与办结"
+CHART_RATES = "{community} 受理率与办结率（按周）"
+CHART_DURATIONS = "{community} 接单与办结用时（中位数）"
+ACCEPTANCE_RATE, RESOLUTION_RATE, PERCENT = "受理率", "办结率", "百分比"
+ACCEPT_TIME, RESOLVE_TIME, HOURS = "接单用时", "办结用时", "小时"
+
+OPEN311_GROUP_NAME = "邻里网格"
+OPEN311_SERVICE_DESCRIPTIONS = {
+    "空间管理": "停车、楼道和公共空间占用、加装电梯、充电桩",
+    "安全管理": "消防、燃气、电梯故障或困人、高空抛物、治安隐患",
+    "环境卫生": "垃圾清运、卫生、异味，商铺和工地的噪声与油烟",
+    "文化体育": "文体活动与场地",
+    "政策宣传": "政策咨询：补贴、低保、房产证、户籍、选举",
+    "日常生活": "水、电、燃气供应，网络，快递，维修与物业服务",
+    "纠纷化解": "邻里纠纷：装修噪声、广场舞、宠物、漏水到楼下",
+    "其他": "其他事项，包括独居老人多日未见等需要有人上门看看的情况",
+}

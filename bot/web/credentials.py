@@ -9,6 +9,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from bot.texts import desk as texts
+
 TOKEN_PREFIX = "lnl_"
 MIN_PASSWORD_CHARS = 10
 
@@ -30,7 +32,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def password_problem(password: str) -> str | None:
     if len(password) < MIN_PASSWORD_CHARS:
-        return f"密码至少需要 {MIN_PASSWORD_CHARS} 个字符。"
+        return texts.password_too_short(MIN_PASSWORD_CHARS)
     return None
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.texts import desk as texts
 from bot.web.scope import Scope
 from nlp.decision import Domain
 from storage.desk_query import FLAGS, TicketQuery
@@ -36,7 +37,7 @@ def _int(raw: str | None, default: int, name: str) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise FilterError(f"{name} 应为整数") from None
+        raise FilterError(texts.filter_not_integer(name)) from None
 
 
 async def read_filters(
@@ -45,9 +46,9 @@ async def read_filters(
     values = {k: params.get(k, "").strip() for k in ("community", "estate", "building", "state", "kind", "domain")}
     values |= {k: params.get(k, "").strip() for k in ("overdue", "flag", "q", "page", "per_page")}
     if any(not v.isprintable() for v in values.values()):
-        raise FilterError("筛选条件含有无法识别的字符")
+        raise FilterError(texts.FILTER_CONTROL_CHARS)
     if values["community"] and values["community"] != scope.community_id:
-        raise FilterError("只能查看本社区的工单")
+        raise FilterError(texts.FILTER_OTHER_COMMUNITY)
     units: frozenset[str] | None = None
     for key in ("estate", "building"):
         unit_id = values[key]
@@ -55,26 +56,26 @@ async def read_filters(
             continue
         unit: Unit | None = await org.unit(unit_id)
         if unit is None or unit.community_id != scope.community_id:
-            raise FilterError("没有这个小区或楼栋")
+            raise FilterError(texts.FILTER_UNKNOWN_UNIT)
         below = frozenset(await org.subtree(unit.id))
         units = below if units is None else units & below
     states = tuple(s for s in values["state"].split(",") if s)
     if any(s not in STATES for s in states):
-        raise FilterError("状态不正确")
+        raise FilterError(texts.FILTER_BAD_STATE)
     if values["kind"] and values["kind"] not in KINDS:
-        raise FilterError("类别不正确")
+        raise FilterError(texts.FILTER_BAD_KIND)
     if values["domain"] and values["domain"] not in DOMAINS:
-        raise FilterError("服务领域不正确")
+        raise FilterError(texts.FILTER_BAD_DOMAIN)
     if values["flag"] and values["flag"] not in FLAGS:
-        raise FilterError("标记不正确")
+        raise FilterError(texts.FILTER_BAD_FLAG)
     if values["overdue"] not in ("", "0", "1", "true", "false"):
-        raise FilterError("overdue 应为 1 或 0")
+        raise FilterError(texts.FILTER_BAD_OVERDUE)
     if len(values["q"]) > MAX_TEXT:
-        raise FilterError(f"搜索词最多 {MAX_TEXT} 个字")
+        raise FilterError(texts.filter_text_too_long(MAX_TEXT))
     page = _int(values["page"], 1, "page")
     size = _int(values["per_page"], per_page, "per_page")
     if page < 1 or not 1 <= size <= 100:
-        raise FilterError("页码或每页条数超出范围")
+        raise FilterError(texts.FILTER_BAD_PAGE)
     query = TicketQuery(
         units=units,
         states=states,

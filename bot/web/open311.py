@@ -46,16 +46,6 @@ SERVICE_CODES = {
     "other": Domain.OTHER,
 }
 CODE_OF = {domain.value: code for code, domain in SERVICE_CODES.items()}
-DESCRIPTIONS = {
-    Domain.SPACE: "停车、楼道和公共空间占用、加装电梯、充电桩",
-    Domain.SAFETY: "消防、燃气、电梯故障或困人、高空抛物、治安隐患",
-    Domain.SANITATION: "垃圾清运、卫生、异味，商铺和工地的噪声与油烟",
-    Domain.CULTURE: "文体活动与场地",
-    Domain.POLICY: "政策咨询：补贴、低保、房产证、户籍、选举",
-    Domain.DAILY_LIFE: "水、电、燃气供应，网络，快递，维修与物业服务",
-    Domain.DISPUTE: "邻里纠纷：装修噪声、广场舞、宠物、漏水到楼下",
-    Domain.OTHER: "其他事项，包括独居老人多日未见等需要有人上门看看的情况",
-}
 CLOSED_STATES = ("resolved", "closed", "merged", "rejected", "withdrawn")
 
 
@@ -73,11 +63,11 @@ def services() -> list[dict[str, Any]]:
         {
             "service_code": code,
             "service_name": domain.value,
-            "description": DESCRIPTIONS[domain],
+            "description": texts.OPEN311_SERVICE_DESCRIPTIONS[domain.value],
             "metadata": False,
             "type": "realtime",
             "keywords": "",
-            "group": "邻里网格",
+            "group": texts.OPEN311_GROUP_NAME,
         }
         for code, domain in SERVICE_CODES.items()
     ]

@@ -51,17 +51,17 @@ async def bearer_middleware(request: web.Request, handler: Handler) -> web.Strea
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        return error(401, "unauthorized", "请在 Authorization 头中提供有效的令牌（Bearer）。")
+        return error(401, "unauthorized", desk_texts.TOKEN_MISSING)
     scope = await scope_for_token(deps(request), secret.strip())
     if scope is None:
-        return error(401, "unauthorized", "令牌无效或已撤销。")
+        return error(401, "unauthorized", desk_texts.TOKEN_INVALID)
     request[SCOPE_KEY] = scope
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        return error(404, "not_found", "没有这个地址。")
+        return error(404, "not_found", desk_texts.NO_SUCH_PATH)
     except web.HTTPMethodNotAllowed:
-        return error(405, "method_not_allowed", "不支持这个请求方法。")
+        return error(405, "method_not_allowed", desk_texts.METHOD_NOT_ALLOWED)
 
 
 def tz(request: web.Request) -> ZoneInfo:
@@ -102,11 +102,11 @@ async def ticket(request: web.Request) -> web.Response:
     d = deps(request)
     raw = request.match_info["ticket_id"]
     if not raw.isdigit() or len(raw) > 9:
-        return error(404, "not_found", "没有这件工单，或不在您的范围内。")
+        return error(404, "not_found", desk_texts.NOT_FOUND)
     async with d.sessions() as session:
         detail = await views.ticket_detail(session, request[SCOPE_KEY], int(raw), d.clock(), tz(request))
     if detail is None:
-        return error(404, "not_found", "没有这件工单，或不在您的范围内。")
+        return error(404, "not_found", desk_texts.NOT_FOUND)
     return web.json_response(detail)
 
 
@@ -161,7 +161,7 @@ async def stats(request: web.Request) -> web.Response:
     d = deps(request)
     raw = request.query.get("weeks", str(d.settings.desk.chart_weeks))
     if not raw.isdigit() or not 1 <= int(raw) <= 104:
-        return error(400, "bad_filter", "weeks 应为 1 到 104 之间的整数")
+        return error(400, "bad_filter", desk_texts.BAD_WEEKS)
     async with d.sessions() as session:
         data: dict[str, Any] = await weekly(session, request[SCOPE_KEY].visible, d.clock(), int(raw), tz(request))
     return web.json_response(data)

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from bot.texts import desk as texts
 from bot.web.credentials import digest, new_secret, same, verify_password
 from bot.web.deps import deps
 from bot.web.scope import Scope, scope_of
@@ -129,7 +130,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     if user is None:
         login_url = request.app.router["login"].url_for().with_query({"next": request.path_qs})
         if request.method != "GET":
-            raise web.HTTPForbidden(text="登录已过期，请重新登录。")
+            raise web.HTTPForbidden(text=texts.SESSION_EXPIRED)
         raise web.HTTPFound(str(login_url))
     if request.method == "POST":
         await check_csrf(request, user.csrf)
@@ -140,7 +141,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
 def check_origin(request: web.Request) -> None:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.host:
-        raise web.HTTPForbidden(text="请求来源不符。")
+        raise web.HTTPForbidden(text=texts.FOREIGN_ORIGIN)
 
 
 async def check_csrf(request: web.Request, expected: str) -> None:
@@ -148,7 +149,7 @@ async def check_csrf(request: web.Request, expected: str) -> None:
     form = await request.post()
     given = str(form.get("_csrf", "")) or request.headers.get("X-CSRF-Token", "")
     if not given or not same(given, expected):
-        raise web.HTTPForbidden(text="页面已过期，请刷新后再试。")
+        raise web.HTTPForbidden(text=texts.PAGE_EXPIRED)
 
 
 async def sign_in(request: web.Request, name: str, password: str) -> str | None:

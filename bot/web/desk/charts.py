@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from matplotlib.figure import Figure
 
+from bot.texts import desk as texts
 from bot.web.deps import deps
 from bot.web.desk.auth import desk_user
 from bot.web.stats import weekly
@@ -29,22 +30,26 @@ def _figure(name: str, data: dict[str, Any], community: str) -> Figure:
     weeks = [_short(w["week"]) for w in data["weeks"]]
     if name == "domains":
         labels = [d["domain"] for d in data["by_domain"]]
-        return draw.bar_figure(labels, [d["count"] for d in data["by_domain"]], f"{community} 各服务领域工单数")
+        return draw.bar_figure(
+            labels, [d["count"] for d in data["by_domain"]], texts.CHART_DOMAINS.format(community=community)
+        )
     if name == "weekly":
         opened = [w["opened"] for w in data["weeks"]]
         resolved = [w["resolved"] for w in data["weeks"]]
-        return draw.grouped_bars(weeks, opened, resolved, f"{community} 每周新反映与办结")
+        return draw.grouped_bars(weeks, opened, resolved, texts.CHART_WEEKLY.format(community=community))
     if name == "rates":
         series = [
-            ("受理率", [w["acceptance_rate"] for w in data["weeks"]]),
-            ("办结率", [w["resolution_rate"] for w in data["weeks"]]),
+            (texts.ACCEPTANCE_RATE, [w["acceptance_rate"] for w in data["weeks"]]),
+            (texts.RESOLUTION_RATE, [w["resolution_rate"] for w in data["weeks"]]),
         ]
-        return draw.weekly_lines(weeks, series, f"{community} 受理率与办结率（按周）", "百分比", percent=True)
+        return draw.weekly_lines(
+            weeks, series, texts.CHART_RATES.format(community=community), texts.PERCENT, percent=True
+        )
     hours = [
-        ("接单用时", [_hours(w["median_accept_minutes"]) for w in data["weeks"]]),
-        ("办结用时", [_hours(w["median_resolve_minutes"]) for w in data["weeks"]]),
+        (texts.ACCEPT_TIME, [_hours(w["median_accept_minutes"]) for w in data["weeks"]]),
+        (texts.RESOLVE_TIME, [_hours(w["median_resolve_minutes"]) for w in data["weeks"]]),
     ]
-    return draw.weekly_lines(weeks, hours, f"{community} 接单与办结用时（中位数）", "小时")
+    return draw.weekly_lines(weeks, hours, texts.CHART_DURATIONS.format(community=community), texts.HOURS)
 
 
 def _hours(minutes: float | None) -> float | None:
@@ -67,7 +72,7 @@ async def chart(request: web.Request) -> web.Response:
         try:
             png = await asyncio.to_thread(lambda: draw.png_bytes(_figure(name, data, scope.unit_name)))
         except draw.FontMissing:
-            raise web.HTTPServiceUnavailable(text="图表字体缺失。") from None
+            raise web.HTTPServiceUnavailable(text=texts.FONT_MISSING) from None
         if len(_cache) > 256:
             _cache.clear()
         _cache[key] = (time.monotonic(), png)

@@ -34,29 +34,6 @@ log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
-FLAG_TITLES = {"urgent": "紧急", "check": "需核查", "attention": "紧急或需核查"}
-REASON_TITLES = {"accept_on_time": "按时接单", "resolve": "办结", "good_rating": "好评", "bad_rating": "差评"}
-ACTION_TITLES = {
-    "open": "登记",
-    "assign": "派单",
-    "accept": "接单",
-    "resolve": "办结",
-    "close": "关闭",
-    "escalate": "升级",
-    "transfer": "转派",
-    "dispatch": "派给共建单位",
-    "reject": "不受理",
-    "withdraw": "撤销",
-    "merge": "合并",
-    "reopen": "重新打开",
-    "report": "又有居民反映",
-    "major": "转为大事",
-    "remind": "提醒",
-    "attach": "附照片",
-    "rate": "评价",
-    "correct": "更正分类",
-}
-
 
 def tz_of(request: web.Request) -> ZoneInfo:
     return ZoneInfo(deps(request).settings.timezone)
@@ -93,17 +70,17 @@ async def login_submit(request: web.Request) -> web.Response:
     target = safe_next(str(form.get("next", "")))
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not cookie or not same(cookie, str(form.get("_csrf", ""))):
-        raise web.HTTPForbidden(text="页面已过期，请刷新后再登录。")
+        raise web.HTTPForbidden(text=desk_texts.LOGIN_PAGE_EXPIRED)
     limiter = request.app[LIMITER_KEY]
     address = client_address(request)
     if limiter.blocked(name, address):
         log.warning("desk login refused for a while: too many failures (user %r from %s)", name, address)
-        return render(request, "login.html", _again(name, target, "尝试次数过多，请稍后再试。"), status=429)
+        return render(request, "login.html", _again(name, target, desk_texts.TOO_MANY_TRIES), status=429)
     secret = await sign_in(request, name, password) if name and password else None
     if secret is None:
         limiter.failed(name, address)
         log.info("desk login failed for user %r from %s", name, address)
-        return render(request, "login.html", _again(name, target, "用户名或密码不正确。"), status=401)
+        return render(request, "login.html", _again(name, target, desk_texts.WRONG_PASSWORD), status=401)
     limiter.succeeded(name)
     log.info("desk login: %s from %s", name, address)
     response = web.HTTPFound(target)
@@ -150,7 +127,7 @@ def _list_context(options: dict[str, Any], values: dict[str, str], error: Except
         "error": str(error) if error else "",
         "states": [(s, state_title(s)) for s in STATES],
         "domains": DOMAINS,
-        "flags": [(f, FLAG_TITLES[f]) for f in FLAGS],
+        "flags": [(f, desk_texts.FLAG_TITLES[f]) for f in FLAGS],
         "tickets": [],
         "total": 0,
         "page_links": [],
@@ -185,7 +162,8 @@ async def _ticket_page(
         return render(request, "missing.html", {"ticket_id": ticket_id}, status=404)
     context = {
         "t": detail,
-        "actions": ACTION_TITLES,
+        "actions": desk_texts.HISTORY_TITLES,
+        "outbox": desk_texts.OUTBOX_TITLES,
         "allowed": await actions.allowed(d, scope, ticket_id),
         "staff": staff,
         "domains": DOMAINS,
@@ -237,7 +215,7 @@ async def points(request: web.Request) -> web.Response:
     d = deps(request)
     async with d.sessions() as session:
         board = await views.leader_points(session, desk_user(request).scope)
-    return render(request, "points.html", {"board": board, "reasons": REASON_TITLES})
+    return render(request, "points.html", {"board": board, "reasons": desk_texts.REASON_TITLES})
 
 
 @routes.get("/charts", name="charts")
