@@ -140,11 +140,12 @@ def weekly_lines(
     font: CjkFont | None = None,
     *,
     percent: bool = False,
+    empty: str = "",
 ) -> Figure:
     """One line per series across the weeks (受理率 and 办结率, or minutes to accept and to resolve);
-    a week without data is a gap, not a zero."""
+    a week without data is a gap, not a zero; with no data at all, ``empty`` is written across the chart."""
     font = font or cjk_font()
-    _check(font, [*weeks, title, ylabel, *(name for name, _ in series)])
+    _check(font, [*weeks, title, ylabel, empty, *(name for name, _ in series)])
     fig = Figure(figsize=(7, 3.6))
     ax = fig.add_subplot()
     xs = list(range(len(weeks)))
@@ -158,6 +159,9 @@ def weekly_lines(
     ax.set_title(title, fontproperties=font.properties(13))
     if percent:
         ax.set_ylim(0, 105)
+    if empty and all(v is None for _, values in series for v in values):
+        ax.set_ylim(0, 105 if percent else 1)
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", fontproperties=font.properties(14))
     ax.grid(alpha=0.3)
     ax.legend(prop=font.properties(10))
     fig.tight_layout()

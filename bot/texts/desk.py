@@ -160,6 +160,7 @@ CHART_RATES = "{community} 受理率与办结率（按周）"
 CHART_DURATIONS = "{community} 接单与办结用时（中位数）"
 ACCEPTANCE_RATE, RESOLUTION_RATE, PERCENT = "受理率", "办结率", "百分比"
 ACCEPT_TIME, RESOLVE_TIME, HOURS = "接单用时", "办结用时", "小时"
+NO_DATA = "暂无数据"
 
 OPEN311_GROUP_NAME = "邻里网格"
 OPEN311_SERVICE_DESCRIPTIONS = {

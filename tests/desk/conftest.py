@@ -7,6 +7,7 @@ database (a deadline passed, the classifier's ``check`` flag) to exercise the fi
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -74,6 +75,12 @@ USERS = {
 }
 
 
+@functools.cache
+def password_hash() -> str:
+    """One argon2 hash of PASSWORD for every login of every test (hashing is slow on purpose)."""
+    return hash_password(PASSWORD)
+
+
 class Clock:
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -132,7 +139,7 @@ async def build_world(settings: Settings, store: Store, tmp_path: Path) -> World
         repo = DeskRepo(session)
         tokens = {}
         for name, person in USERS.items():
-            user = await repo.add_user(name, person, hash_password(PASSWORD), T0)
+            user = await repo.add_user(name, person, password_hash(), T0)
             tokens[name] = new_api_token()
             await repo.add_token(user, digest(tokens[name]), "tests", T0)
     return World(settings, store, service, adapter, Clock(T0 + timedelta(days=1)), tickets, tokens)

@@ -43,13 +43,20 @@ def _figure(name: str, data: dict[str, Any], community: str) -> Figure:
             (texts.RESOLUTION_RATE, [w["resolution_rate"] for w in data["weeks"]]),
         ]
         return draw.weekly_lines(
-            weeks, series, texts.CHART_RATES.format(community=community), texts.PERCENT, percent=True
+            weeks,
+            series,
+            texts.CHART_RATES.format(community=community),
+            texts.PERCENT,
+            percent=True,
+            empty=texts.NO_DATA,
         )
     hours = [
         (texts.ACCEPT_TIME, [_hours(w["median_accept_minutes"]) for w in data["weeks"]]),
         (texts.RESOLVE_TIME, [_hours(w["median_resolve_minutes"]) for w in data["weeks"]]),
     ]
-    return draw.weekly_lines(weeks, hours, texts.CHART_DURATIONS.format(community=community), texts.HOURS)
+    return draw.weekly_lines(
+        weeks, hours, texts.CHART_DURATIONS.format(community=community), texts.HOURS, empty=texts.NO_DATA
+    )
 
 
 def _hours(minutes: float | None) -> float | None:
