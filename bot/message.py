@@ -23,6 +23,8 @@ class Platform(StrEnum):
     CONSOLE = "console"
     WECHATY = "wechaty"
     WECOM = "wecom"
+    OPEN311 = "open311"
+    """Reports submitted by other systems through /open311/v2; answered by polling, not pushed."""
 
 
 DIRECT_CHAT = "dm"

@@ -32,6 +32,34 @@ class SettingsError(Exception):
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    trust_forwarded: bool = False
+    """Behind a reverse proxy on this machine: take the scheme and client address from its
+    X-Forwarded-Proto and X-Forwarded-For headers (only when the peer is a loopback address)."""
+
+
+class DeskSettings(BaseModel):
+    """The staff desk: dashboard logins and sessions (docs/desk.md)."""
+
+    enabled: bool = True
+    session_hours: float = Field(default=12, gt=0)
+    """A session ends this long after login, however busy."""
+    idle_minutes: float = Field(default=60, gt=0)
+    """A session ends after this long without a request."""
+    login_attempts: int = Field(default=5, gt=0)
+    """Failed logins allowed per user name, and four times as many per client address, within the window."""
+    login_window_minutes: float = Field(default=15, gt=0)
+    chart_weeks: int = Field(default=12, ge=2, le=104)
+    """How many weeks the dashboard's charts look back."""
+
+
+class Open311Settings(BaseModel):
+    """Open311 GeoReport v2 at /open311/v2 (docs/desk.md); api_key is a token from ``linli users token``."""
+
+    enabled: bool = True
+    public_reads: bool = False
+    """Serve GET requests without an api_key (descriptions masked, no reporters); off: every call needs a key."""
+    max_results: int = Field(default=1000, gt=0)
+    default_days: int = Field(default=90, gt=0)
 
 
 class AdminSettings(BaseModel):
@@ -248,6 +276,8 @@ class Settings(BaseSettings):
     """How long an inbound message waits for a database that has gone away before it is given up."""
     http: HttpSettings = HttpSettings()
     admin: AdminSettings = AdminSettings()
+    desk: DeskSettings = DeskSettings()
+    open311: Open311Settings = Open311Settings()
     wechaty: WechatySettings = WechatySettings()
     wecom: WeComSettings = WeComSettings()
     nlp: NlpSettings = NlpSettings()

@@ -20,10 +20,11 @@ from sqlalchemy import select
 from bot.context import Scope
 from bot.message import OutgoingMessage, Topic
 from bot.texts import chat as texts
+from bot.texts import desk as desk_texts
 from handlers import points
 from handlers.common import display_name, tell_group
 from handlers.escalation import escalation_step
-from handlers.routing import notify
+from handlers.routing import notify, route
 from storage.models import UNFINISHED_STATES, CoUnit, Person, Rating, Role, Ticket, TicketState, Unit
 from storage.org_repo import OrgRepo
 from storage.ticket_repo import TicketRepo
@@ -319,3 +320,28 @@ async def _enough_good_ratings(scope: Scope, ticket: Ticket) -> bool:
 async def close(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note: str) -> None:
     """Close a resolved ticket without a rating (by staff, or when nobody objected in time)."""
     await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=note)
+
+
+async def correct(
+    scope: Scope, ticket: Ticket, *, kind: str, domain: str, by: str, actor: str, at: datetime
+) -> Outcome:
+    """Staff correct the classifier's kind (小事/大事) or service area, from the desk.
+
+    Recorded in the history; an unfinished ticket's deadline is planned anew under its new class (the
+    sweep looks at it again); a ticket that becomes major joins the council's agenda and the levels above
+    its assignee are told, as when enough households report it. Not announced in the residents' group.
+    """
+    note = f"{ticket.kind}/{ticket.domain} -> {kind}/{domain}"
+    becomes_major = kind == "major" and ticket.kind != "major"
+    ticket.kind, ticket.domain = kind, domain
+    await scope.tickets.note(ticket, actor=actor, action="correct", at=at, note=note)
+    if ticket.state in UNFINISHED:
+        ticket.sla_due_at = at
+    notices: list[OutgoingMessage] = []
+    if becomes_major:
+        ticket.council_pending = True
+        text = desk_texts.corrected_to_major(ticket.id, ticket.summary, by)
+        for _unit, serving in (await route(scope.org, ticket.unit_id)).above:
+            for person in serving:
+                notices.extend(_notice(person, ticket, text))
+    return Outcome(desk_texts.DONE["correct"], notices)

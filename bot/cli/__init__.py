@@ -25,6 +25,7 @@ def _register() -> None:
     from bot.cli.replay import demo, replay_command
     from bot.cli.run import run
     from bot.cli.tickets import tickets
+    from bot.cli.users import users
     from bot.cli.wecom import wecom
 
     for command in (
@@ -43,6 +44,7 @@ def _register() -> None:
         digest,
         council,
         privacy,
+        users,
     ):
         main.add_command(command)
 

@@ -189,6 +189,7 @@ async def _names(store: Store) -> dict[str, str]:
 
 @click.command()
 @click.option("--interactive", is_flag=True, help="Type as a resident of a chosen group and see the bot answer.")
+@click.option("--web", is_flag=True, help="Afterwards keep the staff desk up on http.host:http.port until Ctrl-C.")
 @click.option("--org", "org_file", type=click.Path(path_type=Path), default=EXAMPLE_ORG, show_default=True)
 @click.option(
     "--database",
@@ -196,7 +197,7 @@ async def _names(store: Store) -> dict[str, str]:
     show_default=True,
     help="The demo's own database (never the configured one unless named here).",
 )
-def demo(interactive: bool, org_file: Path, database: str) -> None:
+def demo(interactive: bool, org_file: Path, web: bool, database: str) -> None:
     """A scripted day in 北江社区's groups on the simulated platform, then the tickets it produced."""
     from bot.cli.tickets import print_ticket_table
 
@@ -227,6 +228,10 @@ def demo(interactive: bool, org_file: Path, database: str) -> None:
                 )
             click.echo()
             await print_ticket_table(store, decisions=True)
+            if web:
+                from bot.cli.desk_demo import serve_desk
+
+                await serve_desk(settings, store)
 
     asyncio.run(go())
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 StatusFn = Callable[[], dict[str, object]]
 STATUS_KEY: web.AppKey[StatusFn] = web.AppKey("status")
@@ -20,9 +21,11 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
-def create_web_app(status: StatusFn, routes: Iterable[web.AbstractRouteDef] = ()) -> web.Application:
-    """The public app: platform callbacks, and /healthz saying only whether linli is well."""
-    app = web.Application(client_max_size=1024 * 1024)
+def create_web_app(
+    status: StatusFn, routes: Iterable[web.AbstractRouteDef] = (), middlewares: Sequence[Middleware] = ()
+) -> web.Application:
+    """The public app: platform callbacks, the desk, and /healthz saying only whether linli is well."""
+    app = web.Application(client_max_size=1024 * 1024, middlewares=list(middlewares))
     app[STATUS_KEY] = status
     app[DETAILS_KEY] = False
     app.router.add_get("/healthz", healthz)

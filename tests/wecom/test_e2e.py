@@ -184,8 +184,8 @@ async def test_forged_callback_through_the_service_is_refused(running: Running) 
 def test_linli_run_starts_wecom_when_configured(fake: FakeWeCom) -> None:
     from bot.app import default_adapters
 
-    assert [a.platform for a in default_adapters(Settings(wecom=settings_for(fake)))] == ["wecom"]
-    assert [a.platform for a in default_adapters(Settings())] == ["sim"]
+    assert [a.platform for a in default_adapters(Settings(wecom=settings_for(fake)))] == ["wecom", "open311"]
+    assert [a.platform for a in default_adapters(Settings())] == ["sim", "open311"]
 
 
 async def test_the_loop_over_the_long_connection(fake: FakeWeCom, gateway: FakeGateway, tmp_path: Path) -> None:
