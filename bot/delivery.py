@@ -55,6 +55,10 @@ class OutboxDispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self.sent = 0
         self.failed = 0
+        self.after_id: int | None = None
+        """Send only items written after this one (``linli replay``: what its own messages caused)."""
+        self.by_priority = True
+        """Most urgent first; a replay sends in the order things were due and written instead."""
 
     def nudge(self) -> None:
         for event in self._wake.values():
@@ -78,7 +82,13 @@ class OutboxDispatcher:
             clock = now or datetime.now(UTC)
             async with self.sessions.begin() as session:
                 items = await OutboxRepo(session).claim_due(
-                    clock, platforms, limit=claim, holder=self.instance, at=datetime.now(UTC)
+                    clock,
+                    platforms,
+                    limit=claim,
+                    holder=self.instance,
+                    at=datetime.now(UTC),
+                    after_id=self.after_id,
+                    by_priority=self.by_priority,
                 )
             if not items:
                 return sent
@@ -117,7 +127,13 @@ class OutboxDispatcher:
                     repo = OutboxRepo(session)
                     await repo.mark_sent([item.id for item in delivered], now or datetime.now(UTC))
                     for item, error in failures:
-                        await self._retry_later(repo, item, error, now)
+                        if isinstance(error, SendError) and error.deferred:
+                            # Never tried: the platform's budget is spent. Back in the queue, no attempt counted.
+                            retry_at = (now or datetime.now(UTC)) + timedelta(seconds=float(error.retry_after or 1.0))
+                            await repo.defer(item.id, not_before=retry_at)
+                            log.info("outbox #%d (%s) deferred to %s: %s", item.id, item.platform, retry_at, error)
+                        else:
+                            await self._retry_later(repo, item, error, now)
 
     async def _retry_later(self, repo: OutboxRepo, item: OutboxItem, exc: Exception, now: datetime | None) -> None:
         known = isinstance(exc, SendError)

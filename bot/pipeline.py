@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_exponential
 
 from bot.context import Context
+from bot.flood import ReplyGuard
 from bot.health import DatabaseHealth, database_unreachable
-from bot.message import IncomingMessage, OutgoingMessage
+from bot.message import IncomingMessage, NotStored, OutgoingMessage
 from bot.outbox import Outbox
 from bot.router import Router, dispatch
 from config.settings import Settings
@@ -95,6 +96,9 @@ class Waiting:
     now: datetime
     decision: Decision
     result: asyncio.Future[FeedResult]
+    screened: tuple[tuple[OutgoingMessage, ...], list[OutgoingMessage]] | None = None
+    """The handlers' replies and what the flood guard let through, kept so that a batch taken again one
+    message at a time does not count the same replies twice."""
 
 
 class Pipeline:
@@ -119,6 +123,7 @@ class Pipeline:
         self.on_commit = on_commit
         self.health = health or DatabaseHealth()
         self.outbox = Outbox.of(settings)
+        self.guard = ReplyGuard(settings.flood)
         self.batch_max = settings.pipeline.batch_max
         self._lock = asyncio.Lock()
         self._line: deque[Waiting] = deque()
@@ -170,14 +175,26 @@ class Pipeline:
                 for waiting in batch:
                     msg = waiting.msg
                     log.error("database unreachable; message %s:%s not stored", msg.platform, msg.message_id)
-                    waiting.result.set_exception(exc)
+                    failure = NotStored(f"{msg.platform}:{msg.message_id}: the database is unreachable")
+                    failure.__cause__ = exc
+                    waiting.result.set_exception(failure)
                 return
             if len(batch) > 1:
                 log.info("a batch of %d messages failed (%s); taking them one at a time", len(batch), exc)
                 for waiting in batch:
                     await self._run([waiting])
                 return
-            results = [await self._alone(batch[0], exc)]
+            try:
+                results = [await self._alone(batch[0], exc)]
+            except Exception as again:
+                if not database_unreachable(again):
+                    raise
+                self.health.lost(again)
+                msg = batch[0].msg
+                failure = NotStored(f"{msg.platform}:{msg.message_id}: the database is unreachable")
+                failure.__cause__ = again
+                batch[0].result.set_exception(failure)
+                return
         self.health.back()
         for waiting, result in zip(batch, results, strict=True):
             waiting.result.set_result(result)
@@ -187,12 +204,12 @@ class Pipeline:
     async def _alone(self, waiting: Waiting, exc: Exception) -> FeedResult:
         """One message whose handling failed: a duplicate, or stored without its replies."""
         msg = waiting.msg
-        if isinstance(exc, IntegrityError):
+        # Only the message's own unique key makes it a duplicate (another process stored it first); any
+        # other integrity error is a handler's failure like any other.
+        if isinstance(exc, IntegrityError) and await self._patiently(lambda: self._exists(msg)):
             log.info("duplicate message %s:%s ignored", msg.platform, msg.message_id)
             return DUPLICATE
-        log.error(
-            "handling %s:%s failed; storing the message alone", msg.platform, msg.message_id, exc_info=exc
-        )
+        log.error("handling %s:%s failed; storing the message alone", msg.platform, msg.message_id, exc_info=exc)
         try:
             return await self._patiently(lambda: self._store_only(waiting))
         except Exception as again:
@@ -200,6 +217,10 @@ class Pipeline:
                 raise
             log.exception("storing %s:%s alone failed too", msg.platform, msg.message_id)
             return FeedResult(stored=False)
+
+    async def _exists(self, msg: IncomingMessage) -> bool:
+        async with self.sessions() as session:
+            return await MessageRepo(session).exists(msg.platform, msg.message_id)
 
     async def _patiently(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` again while the database is unreachable, for up to ``database_retry_seconds``
@@ -277,6 +298,7 @@ class Pipeline:
                     now=waiting.now,
                     ticket_id=row.ticket_id,
                     in_reply_to=msg.message_id,
+                    urgent=waiting.decision.urgent or waiting.decision.check,
                     sender=(msg.platform, msg.sender_id),
                 )
                 rows.extend(made)
@@ -325,7 +347,13 @@ class Pipeline:
             sender=await org.person_by_identity(msg.platform, msg.sender_id),
             command=parse_command(msg.text) if msg.content_type == "text" else None,
         )
-        return list(await dispatch(self.routers, msg, ctx) or [])
+        replies = tuple(await dispatch(self.routers, msg, ctx) or [])
+        if waiting.screened is None or waiting.screened[0] != replies:
+            waiting.screened = (replies, self.guard.screen(msg, decision, replies, now))
+        unknown_group = not msg.is_direct and (ctx.group is None or ctx.group.unit_id is None)
+        if unknown_group and not self.settings.retention.keep_unknown_group_text:
+            row.text = ""  # chatter from a group the org does not know is not kept in full
+        return list(waiting.screened[1])
 
     def classify(self, msg: IncomingMessage) -> Decision:
         if msg.content_type != "text" or not msg.text.strip():

@@ -48,6 +48,7 @@ class PersonSpec:
     phone: str | None
     platform_ids: dict[str, str]
     line: int
+    household: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,9 @@ def _build(reader: _Reader, raw: dict[str, Any]) -> OrgSpec:
             identities[key] = person_id
             ids[platform] = str(value)
         phone = reader.text(node, "phone", required=False)
+        household = reader.text(node, "household", required=False)
+        if household is not None and len(household) > 64:
+            raise reader.error(node, f"the household of '{person_id}' is longer than 64 characters")
         people[person_id] = PersonSpec(
             id=person_id,
             name=reader.text(node, "name") or person_id,
@@ -209,6 +213,7 @@ def _build(reader: _Reader, raw: dict[str, Any]) -> OrgSpec:
             phone=phone,
             platform_ids=ids,
             line=node["__line__"],
+            household=household or None,
         )
     spec.people = list(people.values())
 

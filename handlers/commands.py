@@ -47,8 +47,9 @@ async def _reported_or_manages(msg: IncomingMessage, ctx: Context, ticket: Ticke
 
 MANAGER = Permission(_manages, texts.not_allowed)
 """The assignee, or someone serving a unit above the ticket's."""
-REPORTER = Permission(_reported, lambda ticket_id, verb: texts.not_yours(ticket_id))
-"""Someone who reported the ticket."""
+REPORTER = Permission(_reported, lambda ticket_id, verb: texts.not_found(ticket_id))
+"""Someone who reported the ticket; anyone else is not told the ticket exists (the same answer as for a
+number that does not exist, so numbers cannot be probed)."""
 REPORTER_OR_MANAGER = Permission(_reported_or_manages, lambda ticket_id, verb: texts.not_found(ticket_id))
 """Either; anyone else is not told the ticket exists."""
 

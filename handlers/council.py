@@ -70,7 +70,8 @@ async def send_council_agenda(ctx: JobContext) -> JobOutcome:
     suffix = f":{meeting.astimezone(tz):%Y-%m-%dT%H:%M}"
     jobs = JobRepo(ctx.session)
     done = await jobs.claimed("council", suffix=suffix)
-    for community in await ctx.org.communities():
+    communities = await ctx.org.communities()
+    for community in communities:
         key = f"{community.id}{suffix}"
         if key in done or not await jobs.claim_once("council", key, ctx.now):
             continue
@@ -81,7 +82,8 @@ async def send_council_agenda(ctx: JobContext) -> JobOutcome:
             target = address(person)
             if target is not None:
                 out.append(DirectMessage(target[0], target[1], text, topic=Topic.AGENDA, hold=True))
-        out.extend(Say(p, c, text, topic=Topic.AGENDA, hold=True) for p, c in committee_chats(ctx.settings))
+        chats = committee_chats(ctx.settings, community.id, len(communities))
+        out.extend(Say(p, c, text, topic=Topic.AGENDA, hold=True) for p, c in chats)
         log.info("council agenda for %s (%s): %d item(s)", community.id, key, len(items))
         return JobOutcome(messages=out, more=True)
     return JobOutcome()

@@ -356,17 +356,34 @@ async def committee(session: AsyncSession, community_id: str) -> Sequence[Person
     return rows.all()
 
 
-def committee_chats(settings: Settings) -> list[tuple[str, str]]:
-    """(platform, chat id) of the committee's group chats, from ``schedule.digest.committee_chats``."""
+def committee_chats(settings: Settings, community_id: str, communities: int) -> list[tuple[str, str]]:
+    """(platform, chat id) of one community's committee chats (``schedule.digest.committee_chats``).
+
+    The old form, one list for everyone, is used only when the org has a single community (``communities``):
+    with several it cannot say whose chat it is, and one community's overdue list and leaders' points must
+    never reach another's committee."""
+    configured = settings.schedule.digest.committee_chats
+    if isinstance(configured, list):
+        if communities != 1:
+            log.error(
+                "schedule.digest.committee_chats is a plain list but the org has %d communities: nothing sent to "
+                "those chats; list them per community ({community id: [platform:chat_id]})",
+                communities,
+            )
+            return []
+        specs = configured
+    else:
+        specs = configured.get(community_id, [])
     chats = []
-    for spec in settings.schedule.digest.committee_chats:
-        platform, sep, chat_id = spec.partition(":")
-        if sep and chat_id:
-            chats.append((platform, chat_id))
+    for spec in specs:
+        platform, _, chat_id = spec.partition(":")
+        chats.append((platform, chat_id))
     return chats
 
 
-async def messages_for(session: AsyncSession, settings: Settings, digest: Digest) -> list[OutgoingMessage]:
+async def messages_for(
+    session: AsyncSession, settings: Settings, digest: Digest, chats: list[tuple[str, str]]
+) -> list[OutgoingMessage]:
     """Each bound group its own summary; the committee the full text, by direct message and in its chats."""
     out: list[OutgoingMessage] = []
     groups = await session.scalars(
@@ -383,13 +400,11 @@ async def messages_for(session: AsyncSession, settings: Settings, digest: Digest
         target = address(person)
         if target is not None:
             out.append(DirectMessage(target[0], target[1], full, topic=Topic.DIGEST, hold=True))
-    out.extend(
-        Say(platform, chat_id, full, topic=Topic.DIGEST, hold=True) for platform, chat_id in committee_chats(settings)
-    )
+    out.extend(Say(platform, chat_id, full, topic=Topic.DIGEST, hold=True) for platform, chat_id in chats)
     return out
 
 
-def charts_for(settings: Settings, digest: Digest) -> Callable[[], list[OutgoingMessage]]:
+def charts_for(settings: Settings, digest: Digest, chats: list[tuple[str, str]]) -> Callable[[], list[OutgoingMessage]]:
     """The follow-up after the digest's commit: write the files, then send the charts to the committee's chats."""
 
     def draw() -> list[OutgoingMessage]:
@@ -397,7 +412,7 @@ def charts_for(settings: Settings, digest: Digest) -> Callable[[], list[Outgoing
         charts = write_files(digest, out_dir)[1:]
         return [
             SendImage(platform, chat_id, str(path.resolve()), topic=Topic.DIGEST, hold=True)
-            for platform, chat_id in committee_chats(settings)
+            for platform, chat_id in chats
             for path in charts
         ]
 
@@ -410,14 +425,16 @@ async def send_weekly_digest(ctx: JobContext) -> JobOutcome:
     week = Week.before(ctx.now, tz)
     jobs = JobRepo(ctx.session)
     done = await jobs.claimed("digest", suffix=f":{week.label}")
-    for community in await ctx.org.communities():
+    communities = await ctx.org.communities()
+    for community in communities:
         key = f"{community.id}:{week.label}"
         if key in done or not await jobs.claim_once("digest", key, ctx.now):
             continue
         digest = await compute(ctx.session, ctx.settings, community.id, week)
-        messages = await messages_for(ctx.session, ctx.settings, digest)
+        chats = committee_chats(ctx.settings, community.id, len(communities))
+        messages = await messages_for(ctx.session, ctx.settings, digest, chats)
         log.info(
             "weekly digest %s for %s: %d new, %d message(s)", week.label, community.id, digest.total.new, len(messages)
         )
-        return JobOutcome(messages=messages, followup=charts_for(ctx.settings, digest), more=True)
+        return JobOutcome(messages=messages, followup=charts_for(ctx.settings, digest, chats), more=True)
     return JobOutcome()

@@ -11,6 +11,7 @@ from handlers.closing import close_resolved_tickets
 from handlers.council import send_council_agenda
 from handlers.deadlines import sweep_deadlines
 from handlers.digest import send_weekly_digest
+from handlers.retention import purge_old_messages
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class JobDef:
 
 
 def jobs(settings: Settings) -> list[JobDef]:
-    """In priority order: the deadline sweep, closing quiet resolved tickets, the weekly digest, the council agenda."""
+    """In priority order: the deadline sweep, closing quiet resolved tickets, the weekly digest, the council
+    agenda, the retention of raw messages."""
     schedule = settings.schedule
     defs = [
         JobDef("sweep_deadlines", sweep_deadlines, every_seconds=schedule.sweep_seconds),
@@ -42,4 +44,5 @@ def jobs(settings: Settings) -> list[JobDef]:
                 lead=schedule.council.notice,
             )
         )
+    defs.append(JobDef("purge_old_messages", purge_old_messages, cron=settings.retention.cron))
     return defs

@@ -10,17 +10,21 @@ bulk, uses ``next_state`` and ``escalation_step`` so that it follows the same ru
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import select
+
 from bot.context import Scope
 from bot.message import OutgoingMessage, Topic
 from bot.texts import chat as texts
+from bot.texts import desk as desk_texts
 from handlers import points
 from handlers.common import display_name, tell_group
 from handlers.escalation import escalation_step
-from handlers.routing import notify
+from handlers.routing import notify, route
 from storage.models import UNFINISHED_STATES, CoUnit, Person, Rating, Role, Ticket, TicketState, Unit
 from storage.org_repo import OrgRepo
 from storage.ticket_repo import TicketRepo
@@ -54,6 +58,15 @@ TRANSITIONS: dict[Action, tuple[frozenset[TicketState], TicketState]] = {
     Action.MERGE: (UNFINISHED, S.MERGED),
     Action.REOPEN: (frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED),
 }
+
+
+class OutsideCommunity(Exception):
+    """The person serves another community than the ticket's: nothing was changed."""
+
+    def __init__(self, ticket_id: int, person_id: str) -> None:
+        self.ticket_id = ticket_id
+        self.person_id = person_id
+        super().__init__(f"{person_id} does not serve the community of #{ticket_id}")
 
 
 class IllegalTransition(Exception):
@@ -127,6 +140,24 @@ def is_reporter(ticket: Ticket, platform: str, sender_id: str) -> bool:
     return any(r.platform == platform and r.sender_id == sender_id for r in ticket.reporters)
 
 
+async def household_of(org: OrgRepo, platform: str, sender_id: str, person_id: str | None) -> str:
+    """Who counts as one household: the org's household of a known person, the person, else the account."""
+    person = await org.person(person_id) if person_id else await org.person_by_identity(platform, sender_id)
+    if person is not None:
+        return f"household:{person.household}" if person.household else f"person:{person.id}"
+    return f"account:{platform}:{sender_id}"
+
+
+async def households(org: OrgRepo, ticket: Ticket) -> int:
+    """How many households reported ``ticket`` (one family's several accounts count once)."""
+    return len({await household_of(org, r.platform, r.sender_id, r.person_id) for r in ticket.reporters})
+
+
+async def serves_community(org: OrgRepo, person: Person, community_id: str) -> bool:
+    unit = await org.unit(person.unit_id)
+    return unit is not None and unit.community_id == community_id
+
+
 # --- actions and what goes with them -------------------------------------------------------------------
 
 
@@ -168,7 +199,11 @@ async def reject(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, reas
 
 
 async def transfer(scope: Scope, ticket: Ticket, target: Person, *, by: str, actor: str, at: datetime) -> Outcome:
-    """Give the ticket to ``target`` (who must accept it anew); ``by`` names who handed it over."""
+    """Give the ticket to ``target`` (who must accept it anew); ``by`` names who handed it over.
+
+    ``target`` must serve the ticket's community (OutsideCommunity otherwise, nothing changed)."""
+    if not await serves_community(scope.org, target, ticket.community_id):
+        raise OutsideCommunity(ticket.id, target.id)
     old = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
     await apply(scope.tickets, ticket, Action.TRANSFER, actor=actor, at=at, note=target.id)
     ticket.assignee_id = target.id
@@ -220,8 +255,17 @@ async def escalate(scope: Scope, ticket: Ticket, *, by: str, actor: str, at: dat
     return Escalation(unit, tuple(people), Outcome(text, notices))
 
 
-async def withdraw(scope: Scope, ticket: Ticket, *, who: str, actor: str, at: datetime) -> Outcome:
-    """The reporter takes the report back; the assignee is told there is nothing left to do."""
+async def withdraw(
+    scope: Scope, ticket: Ticket, *, platform: str, sender_id: str, who: str, actor: str, at: datetime
+) -> Outcome:
+    """A reporter takes their report back. Others still reporting it keep the ticket: only this reporter is
+    removed. The last reporter withdraws the ticket, and the assignee is told there is nothing left to do."""
+    others = [r for r in ticket.reporters if (r.platform, r.sender_id) != (platform, sender_id)]
+    if others and len(others) < len(ticket.reporters):
+        next_state(ticket.id, ticket.state, Action.WITHDRAW)  # a finished ticket is refused as such
+        await scope.tickets.remove_reporter(ticket, platform=platform, sender_id=sender_id)
+        await scope.tickets.note(ticket, actor=actor, action="unreport", at=at, note=f"{platform}:{sender_id}")
+        return Outcome(texts.unreported(ticket.id))
     assignee = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
     await apply(scope.tickets, ticket, Action.WITHDRAW, actor=actor, at=at)
     return Outcome(texts.withdrawn(ticket.id), _notice(assignee, ticket, texts.withdrawn_notice(ticket.id, who)))
@@ -233,10 +277,12 @@ GOOD_SCORE, BAD_SCORE = 4, 2
 async def rate(
     scope: Scope, ticket: Ticket, score: int, *, platform: str, sender_id: str, actor: str, at: datetime
 ) -> Outcome:
-    """A reporter's rating of a resolved ticket: a good one closes it, a bad one reopens it for the assignee."""
+    """A reporter's rating of a resolved ticket: a bad one reopens it for the assignee; good ones close it once
+    they come from ``tickets.ratings_to_close`` of the households that reported it (one, for one household)."""
     if ticket.state != S.RESOLVED:
         raise IllegalTransition(ticket.id, ticket.state, Action.CLOSE)
     scope.session.add(Rating(ticket_id=ticket.id, platform=platform, sender_id=sender_id, score=score, at=at))
+    await scope.session.flush()
     assignee = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
     if score <= BAD_SCORE:
         await apply(scope.tickets, ticket, Action.REOPEN, actor=actor, at=at, note=f"rating {score}")
@@ -245,12 +291,57 @@ async def rate(
         await points.award(scope, assignee.id, ticket, "bad_rating", scope.settings.points.bad_rating, at)
         notice = texts.bad_rating_notice(ticket.id, ticket.summary, score)
         return Outcome(texts.rated_badly(ticket.id), _notice(assignee, ticket, notice))
+    if not await _enough_good_ratings(scope, ticket):
+        hours = round(scope.settings.tickets.auto_close_hours)
+        return Outcome(texts.rating_recorded(ticket.id, score, hours))
     await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=f"rating {score}")
     if assignee is not None and score >= GOOD_SCORE:
         await points.award(scope, assignee.id, ticket, "good_rating", scope.settings.points.good_rating, at)
     return Outcome(texts.rated(ticket.id, score))
 
 
+async def _enough_good_ratings(scope: Scope, ticket: Ticket) -> bool:
+    """Whether the households that rated the ticket well since it was resolved are enough to close it."""
+    reporters = {(r.platform, r.sender_id): r.person_id for r in ticket.reporters}
+    since = ticket.resolved_at
+    rows = await scope.session.execute(
+        select(Rating.platform, Rating.sender_id).where(
+            Rating.ticket_id == ticket.id, Rating.score > BAD_SCORE, *([Rating.at >= since] if since else [])
+        )
+    )
+    content = {
+        await household_of(scope.org, platform, sender_id, reporters.get((platform, sender_id)))
+        for platform, sender_id in rows.all()
+    }
+    wanted = max(1, math.ceil(await households(scope.org, ticket) * scope.settings.tickets.ratings_to_close))
+    return len(content) >= wanted
+
+
 async def close(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note: str) -> None:
     """Close a resolved ticket without a rating (by staff, or when nobody objected in time)."""
     await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=note)
+
+
+async def correct(
+    scope: Scope, ticket: Ticket, *, kind: str, domain: str, by: str, actor: str, at: datetime
+) -> Outcome:
+    """Staff correct the classifier's kind (小事/大事) or service area, from the desk.
+
+    Recorded in the history; an unfinished ticket's deadline is planned anew under its new class (the
+    sweep looks at it again); a ticket that becomes major joins the council's agenda and the levels above
+    its assignee are told, as when enough households report it. Not announced in the residents' group.
+    """
+    note = f"{ticket.kind}/{ticket.domain} -> {kind}/{domain}"
+    becomes_major = kind == "major" and ticket.kind != "major"
+    ticket.kind, ticket.domain = kind, domain
+    await scope.tickets.note(ticket, actor=actor, action="correct", at=at, note=note)
+    if ticket.state in UNFINISHED:
+        ticket.sla_due_at = at
+    notices: list[OutgoingMessage] = []
+    if becomes_major:
+        ticket.council_pending = True
+        text = desk_texts.corrected_to_major(ticket.id, ticket.summary, by)
+        for _unit, serving in (await route(scope.org, ticket.unit_id)).above:
+            for person in serving:
+                notices.extend(_notice(person, ticket, text))
+    return Outcome(desk_texts.DONE["correct"], notices)

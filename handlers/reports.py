@@ -14,6 +14,7 @@ from bot.message import IncomingMessage, OutgoingMessage, Say
 from bot.router import Reply, Router
 from bot.texts import chat as texts
 from bot.texts.names import ROLE_TITLES, summarise
+from handlers.lifecycle import households
 from handlers.routing import Route, notify, route
 from nlp.decision import Kind
 from nlp.similarity import similarity
@@ -89,21 +90,21 @@ async def merge_report(ctx: Context, msg: IncomingMessage, ticket: Ticket, unit:
     await ctx.tickets.note(
         ticket, actor=ctx.actor(msg.platform, msg.sender_id), action="report", at=msg.time, note=msg.message_id
     )
-    households = len(ticket.reporters)
+    count = await households(ctx.org, ticket)
     out: list[OutgoingMessage] = [
         Say(
             platform=msg.platform,
             chat_id=msg.chat_id,
-            text=texts.merged_report(msg.sender_name, ticket.id, households),
+            text=texts.merged_report(msg.sender_name, ticket.id, count),
             mentions=(msg.sender_id,),
         )
     ]
-    if ticket.kind == Kind.TRIVIAL and households >= ctx.settings.tickets.major_after_households:
+    if ticket.kind == Kind.TRIVIAL and count >= ctx.settings.tickets.major_after_households:
         ticket.kind = Kind.MAJOR.value
         ticket.council_pending = True
-        await ctx.tickets.note(ticket, actor="linli", action="major", at=msg.time, note=f"{households} households")
+        await ctx.tickets.note(ticket, actor="linli", action="major", at=msg.time, note=f"{count} households")
         dms, _ = _notify_above(
-            await route(ctx.org, unit.id), ticket, texts.became_major(ticket.id, households, ticket.summary)
+            await route(ctx.org, unit.id), ticket, texts.became_major(ticket.id, count, ticket.summary)
         )
         out.extend(dms)
     return out

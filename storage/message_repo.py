@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,6 +73,13 @@ class MessageRepo:
             confidence=confidence,
             rules=rules or [],
         )
+
+    async def add(self, **fields: Any) -> Message:
+        """One message, written now (``new`` and ``insert`` write a batch's together)."""
+        row = self.new(**fields)
+        self.session.add(row)
+        await self.session.flush()
+        return row
 
     async def insert(self, rows: Sequence[Message]) -> None:
         if rows:

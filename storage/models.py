@@ -73,6 +73,8 @@ class Person(Base):
     role: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
+    household: Mapped[str | None] = mapped_column(String(64))
+    """The household (户) the person belongs to, if the org says: one family's accounts count once."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     identities: Mapped[list[Identity]] = relationship(
@@ -287,6 +289,8 @@ class OutboxItem(Base):
     in_reply_to: Mapped[str | None] = mapped_column(String(128))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING)
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Higher goes first among the items due: urgent and ``check`` matters before everything else."""
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -327,3 +331,67 @@ class PointEntry(Base):
     reason: Mapped[str] = mapped_column(String(32))
     points: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Something done to people's data that must be answerable later: a privacy export or erasure, a purge."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- the staff desk (dashboard, JSON API, Open311): logins, sessions, API tokens ------------------
+
+
+class DeskUser(Base):
+    """A login to the desk and the API. What it may see and do follows its person's place on the grid."""
+
+    __tablename__ = "desk_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeskSession(Base):
+    """A signed-in browser; only a hash of the cookie's secret is stored."""
+
+    __tablename__ = "desk_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("desk_users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ApiToken(Base):
+    """A bearer token for /api/v1 and an api_key for Open311; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("desk_users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# The desk's ticket list: newest first within a community, a state, or a unit.
+Index("ix_tickets_community_id_id", Ticket.community_id, Ticket.id)
+Index("ix_tickets_community_id_state_id", Ticket.community_id, Ticket.state, Ticket.id)
+Index("ix_tickets_unit_id_id", Ticket.unit_id, Ticket.id)
+# /metrics: the outbox backlog and failures by platform.
+Index("ix_outbox_status_platform", OutboxItem.status, OutboxItem.platform)

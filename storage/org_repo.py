@@ -160,11 +160,12 @@ class OrgRepo:
         listed = {p.id for p in spec.people}
         for person in spec.people:
             row = people.get(person.id) or Person(id=person.id)
-            row.name, row.role, row.unit_id, row.phone, row.active = (
+            row.name, row.role, row.unit_id, row.phone, row.household, row.active = (
                 person.name,
                 person.role,
                 person.unit_id,
                 person.phone,
+                person.household,
                 True,
             )
             s.add(row)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatGroup, OutboxItem, OutboxStatus, Ticket
@@ -48,12 +48,25 @@ class OutboxRepo:
             by_ticket = {int(ticket_id): account for ticket_id, account in found.all()}
         return by_chat, by_ticket
 
+    async def last_id(self) -> int:
+        return int(await self.session.scalar(select(func.max(OutboxItem.id))) or 0)
+
     async def claim_due(
-        self, now: datetime, platforms: Sequence[str], *, limit: int, holder: str, at: datetime
+        self,
+        now: datetime,
+        platforms: Sequence[str],
+        *,
+        limit: int,
+        holder: str,
+        at: datetime,
+        after_id: int | None = None,
+        by_priority: bool = True,
     ) -> list[OutboxItem]:
-        """Take up to ``limit`` items due at ``now`` for sending, oldest first: they become ``sending``,
-        claimed by ``holder`` at ``at``. Rows a concurrent claim has locked are skipped, not waited for; rows
-        another account must send are left to it."""
+        """Take up to ``limit`` items due at ``now`` for sending, most urgent first (priority), then oldest:
+        they become ``sending``, claimed by ``holder`` at ``at``. Rows a concurrent claim has locked are
+        skipped, not waited for; rows another account must send are left to it; with ``after_id``, only rows
+        written after it (``linli replay`` sends only what its own messages caused); without ``by_priority``,
+        in the order they were due and written (a replay's output follows its input)."""
         picked = (
             select(OutboxItem.id)
             .where(
@@ -62,10 +75,12 @@ class OutboxRepo:
                 OutboxItem.not_before <= now,
                 or_(OutboxItem.account.is_(None), OutboxItem.account == holder),
             )
-            .order_by(OutboxItem.not_before, OutboxItem.id)
+            .order_by(*((OutboxItem.priority.desc(),) if by_priority else ()), OutboxItem.not_before, OutboxItem.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        if after_id is not None:
+            picked = picked.where(OutboxItem.id > after_id)
         result = await self.session.scalars(
             update(OutboxItem)
             .where(OutboxItem.id.in_(picked.scalar_subquery()), OutboxItem.status == OutboxStatus.PENDING)
@@ -73,7 +88,8 @@ class OutboxRepo:
             .returning(OutboxItem)
             .execution_options(synchronize_session=False)
         )
-        return sorted(result.all(), key=lambda item: (item.not_before, item.id))
+        rank = (lambda item: -item.priority) if by_priority else (lambda item: 0)
+        return sorted(result.all(), key=lambda item: (rank(item), item.not_before, item.id))
 
     async def mark_sent(self, item_ids: Sequence[int], at: datetime) -> None:
         if item_ids:
@@ -96,6 +112,15 @@ class OutboxRepo:
                 claimed_by=None,
                 claimed_at=None,
             )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def defer(self, item_id: int, *, not_before: datetime) -> None:
+        """Put an item that was never tried back in the queue for later, without counting an attempt."""
+        await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(status=OutboxStatus.PENDING, not_before=not_before, claimed_by=None, claimed_at=None)
             .execution_options(synchronize_session=False)
         )
 

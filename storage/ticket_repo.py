@@ -144,6 +144,13 @@ class TicketRepo:
         )
         return True
 
+    async def remove_reporter(self, ticket: Ticket, *, platform: str, sender_id: str) -> None:
+        reporter = await self.session.get(TicketReporter, (ticket.id, platform, sender_id))
+        if reporter is not None:
+            await self.session.delete(reporter)
+            await self.session.flush()
+            await self.session.refresh(ticket, ["reporters"])
+
     async def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
         """The ticket; ``for_update`` locks its row until the transaction ends (PostgreSQL), so that two
         processes changing one ticket take turns instead of overwriting each other."""

@@ -21,9 +21,11 @@ def _register() -> None:
     from bot.cli.digest import council, digest
     from bot.cli.lists import lists, points
     from bot.cli.org import org
+    from bot.cli.privacy import privacy
     from bot.cli.replay import demo, replay_command
     from bot.cli.run import run
     from bot.cli.tickets import tickets
+    from bot.cli.users import users
     from bot.cli.wecom import wecom
 
     for command in (
@@ -41,6 +43,8 @@ def _register() -> None:
         deadlines,
         digest,
         council,
+        privacy,
+        users,
     ):
         main.add_command(command)
 

@@ -21,13 +21,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import func, select
 
 from bot.adapters.simulated import SimulatedAdapter
-from bot.app import Service, Store, import_org, open_store
+from bot.app import DatabaseInUse, Service, Store, import_org, open_store, refuse_if_live
 from bot.cli.common import fail, settings_or_exit
 from bot.message import IncomingMessage
 from bot.recording import RecordError, action_record, parse_record
 from config.org_file import OrgFileError
 from config.settings import CONFIG_DIR, Settings
 from storage.models import Message, OutboxItem, Ticket
+from storage.outbox_repo import OutboxRepo
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,27 @@ SEND_CLAIM = 500
 """Outbox items a replay claims at once: its adapters only record, so a crash has nothing half-sent."""
 DEMO_SCRIPT = CONFIG_DIR / "demo-conversation.jsonl"
 EXAMPLE_ORG = CONFIG_DIR / "example-org.yaml"
+
+
+DEMO_DATABASE = "sqlite+aiosqlite:///linli-demo.db"
+
+
+def refuse_real_platforms(settings: Settings, command: str) -> None:
+    """Replay feeds the simulated platform only: beside configured real platforms it would answer nobody,
+    or worse, mark a live service's pending replies as sent."""
+    configured = [name for name, on in (("wechaty", settings.wechaty.enabled), ("wecom", settings.wecom.enabled)) if on]
+    if configured:
+        fail(
+            f"{command} runs on the simulated platform only, but {', '.join(configured)} is configured in these "
+            "settings: use settings without real platforms (and a database no service uses)"
+        )
+
+
+async def refuse_live_database(store: Store, command: str) -> None:
+    try:
+        await refuse_if_live(store)
+    except DatabaseInUse as exc:
+        fail(f"{command} refused: {exc}; {command} into a copy of the database, or stop the service first")
 
 
 def read_records(stream: IO[str], name: str) -> Iterator[IncomingMessage]:
@@ -84,6 +106,9 @@ async def replay(
     written). With ``on_message`` or ``prepare`` (the demo) every message goes alone."""
     adapters = [SimulatedAdapter(platform) for platform in PLATFORMS]
     service = Service(settings, store, list(adapters), observer=on_action)
+    async with store.sessions() as session:
+        service.outbox.after_id = await OutboxRepo(session).last_id()
+    service.outbox.by_priority = False
     await service.outbox.recover()
     for adapter in adapters:
         await adapter.start(service.receive)
@@ -134,6 +159,7 @@ async def replay(
 def replay_command(infile: Path, outfile: Path | None) -> None:
     """Feed recorded messages (JSON lines) through the whole pipeline and write every action taken."""
     settings = settings_or_exit()
+    refuse_real_platforms(settings, "replay")
     with ExitStack() as stack:
         if str(infile) == "-":
             source: IO[str] = sys.stdin
@@ -161,6 +187,7 @@ def replay_command(infile: Path, outfile: Path | None) -> None:
 
             async def go() -> tuple[int, int, float]:
                 async with open_store(settings) as store:
+                    await refuse_live_database(store, "replay")
                     if settings.org_file is not None:
                         await import_org(store, settings.org_file)
                     before = await _ticket_count(store)
@@ -260,17 +287,25 @@ async def _names(store: Store) -> dict[str, str]:
 
 @click.command()
 @click.option("--interactive", is_flag=True, help="Type as a resident of a chosen group and see the bot answer.")
+@click.option("--web", is_flag=True, help="Afterwards keep the staff desk up on http.host:http.port until Ctrl-C.")
 @click.option("--org", "org_file", type=click.Path(path_type=Path), default=EXAMPLE_ORG, show_default=True)
-def demo(interactive: bool, org_file: Path) -> None:
+@click.option(
+    "--database",
+    default=DEMO_DATABASE,
+    show_default=True,
+    help="The demo's own database (never the configured one unless named here).",
+)
+def demo(interactive: bool, org_file: Path, web: bool, database: str) -> None:
     """A scripted day in 北江社区's groups on the simulated platform, then the tickets it produced."""
     from bot.cli.tickets import print_ticket_table
 
-    settings = settings_or_exit()
+    settings = settings_or_exit().model_copy(update={"database_url": database})
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         logging.getLogger().setLevel(logging.WARNING)
 
     async def go() -> None:
         async with open_store(settings) as store:
+            await refuse_live_database(store, "demo")
             try:
                 await import_org(store, org_file)
             except OrgFileError as exc:
@@ -291,6 +326,10 @@ def demo(interactive: bool, org_file: Path) -> None:
                 )
             click.echo()
             await print_ticket_table(store, decisions=True)
+            if web:
+                from bot.cli.desk_demo import serve_desk
+
+                await serve_desk(settings, store)
 
     asyncio.run(go())
 

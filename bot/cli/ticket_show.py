@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.app import open_store
 from bot.cli.common import fail, settings_or_exit
+from bot.texts.names import mask_personal
 from storage.models import Ticket, TicketReminder
 from storage.ticket_repo import TicketRepo
 
@@ -57,8 +58,8 @@ def show(ticket_id: int, as_json: bool) -> None:
 
             return ticket_json(ticket) | {
                 "escalation_level": ticket.escalation_level,
-                "summary": ticket.summary,
-                "resolution_note": ticket.resolution_note,
+                "summary": mask_personal(ticket.summary),
+                "resolution_note": mask_personal(ticket.resolution_note),
                 "decision": ticket.decision,
                 "opened_at": iso(ticket.opened_at),
                 "deadline": {
@@ -73,7 +74,7 @@ def show(ticket_id: int, as_json: bool) -> None:
                         "action": e.action,
                         "from": e.from_state,
                         "to": e.to_state,
-                        "note": e.note,
+                        "note": mask_personal(e.note),
                     }
                     for e in events
                 ],

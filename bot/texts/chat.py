@@ -41,6 +41,14 @@ def major_notice(ticket_id: int, urgent: bool, group: str, reporter: str, summar
     return f"{level}#{ticket_id} {summary}（{group}，{reporter} 反映），责任人 {assignee}，请关注。"
 
 
+def repeated() -> str:
+    return "您的消息已收到，请勿重复发送。"
+
+
+def mention_text(name: str, text: str) -> str:
+    return mention(name) + text
+
+
 def no_leader(ticket_id: int) -> str:
     return f"#{ticket_id} 所在楼栋暂未配置楼长，已转社区统一处理。"
 
@@ -153,6 +161,10 @@ def withdrawn(ticket_id: int) -> str:
     return f"#{ticket_id} 已按您的要求撤销。"
 
 
+def unreported(ticket_id: int) -> str:
+    return f"好的，您已不再是 #{ticket_id} 的反映人；其他街坊反映的这件事会继续处理。"
+
+
 def withdrawn_notice(ticket_id: int, who: str) -> str:
     return f"#{ticket_id} 已被反映人 {who} 撤销，无需再处理。"
 
@@ -175,6 +187,13 @@ def task_list(title: str, lines: list[str], more: int = 0, at_least: bool = Fals
 
 def rated(ticket_id: int, score: int) -> str:
     return f"谢谢您的评价（{score} 分），#{ticket_id} 已关闭。"
+
+
+def rating_recorded(ticket_id: int, score: int, hours: int) -> str:
+    return (
+        f"谢谢您的评价（{score} 分），已记录。#{ticket_id} 由多户反映，"
+        f"待其他反映人评价后关闭，{hours} 小时内无异议也会自动关闭。"
+    )
 
 
 def rated_badly(ticket_id: int) -> str:

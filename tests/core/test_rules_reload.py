@@ -61,7 +61,8 @@ def test_rules_file_edits_under_a_running_service(tmp_path: Path, watch_seconds:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")} | {
         "LINLI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
-        "LINLI_HTTP__PORT": str(port),
+        "LINLI_HTTP__PORT": str(_free_port()),
+        "LINLI_ADMIN__PORT": str(port),  # the details (rules among them) are on the admin listener
         "LINLI_NLP__RULES_FILE": str(rules),
         "LINLI_NLP__CACHE_DIR": str(tmp_path / "cache"),
         "LINLI_NLP__WATCH_SECONDS": watch_seconds,

@@ -69,7 +69,7 @@ async def evening(store: Store, settings: Settings, district: District, first_ti
     async with store.sessions() as session:
         week = Week.before(START + timedelta(days=7), ZoneInfo(settings.timezone))
         digest = await compute(session, settings, "c0", week)
-        await messages_for(session, settings, digest)
+        await messages_for(session, settings, digest, [])
 
 
 async def test_no_hot_statement_scans_a_table_that_grows_with_history(

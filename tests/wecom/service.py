@@ -22,7 +22,7 @@ from bot.adapters.base import Adapter
 from bot.adapters.wecom.adapter import WeComAdapter
 from bot.pipeline import FeedResult
 from config.schedule import ScheduleSettings
-from config.settings import HttpSettings, Settings
+from config.settings import AdminSettings, HttpSettings, Settings
 from storage.models import Ticket
 from tests import harness
 from tests.wecom.conftest import settings_for
@@ -86,6 +86,7 @@ async def run_service(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
         org_file=org,
         http=HttpSettings(host="127.0.0.1", port=0),
+        admin=AdminSettings(port=0),
         wecom=wecom,
         schedule=schedule or ScheduleSettings(),
     )

@@ -2,7 +2,7 @@
 processes; the org's revision (processes keep the org they read until an import changes it)
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-10
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import storage.base
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
