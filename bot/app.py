@@ -217,15 +217,19 @@ class Service:
         """While the database is known to be gone, try it now and then; take messages again once it answers."""
         while True:
             await asyncio.sleep(PROBE_SECONDS)
-            if self.database.ok:
-                continue
-            try:
-                async with self.store.engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
-            except Exception as exc:
-                log.debug("database still unreachable: %s", exc)
-            else:
-                self.database.back()
+            if not self.database.ok:
+                await self.check_database()
+
+    async def check_database(self) -> bool:
+        """Try the database once; if it answers, the process takes messages again."""
+        try:
+            async with self.store.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.debug("database still unreachable: %s", exc)
+            return False
+        self.database.back()
+        return True
 
     async def stop(self) -> None:
         await self.scheduler.stop()
