@@ -234,7 +234,7 @@ class TicketSettings(BaseModel):
 
 
 class PipelineSettings(BaseModel):
-    batch_max: int = Field(default=50, ge=1)
+    batch_max: int = Field(default=15, ge=1)
     """When messages arrive faster than they are stored, up to this many waiting ones share one
     transaction; each is still acknowledged only after the commit that holds it."""
 
