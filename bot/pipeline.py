@@ -133,22 +133,18 @@ class Pipeline:
         [result] = await self.feed_many([(msg, now)])
         return result
 
-    async def feed_many(
-        self,
-        items: Sequence[tuple[IncomingMessage, datetime | None]],
-        decisions: Sequence[Decision] | None = None,
-    ) -> list[FeedResult]:
+    async def feed_many(self, items: Sequence[tuple[IncomingMessage, datetime | None]]) -> list[FeedResult]:
         """Process messages in order, as many to a transaction as are waiting; one result per message.
 
-        ``decisions``: the classifier's decisions, when they were made elsewhere (``linli replay`` classifies
-        ahead in another process). Classification happens here, outside the lock and the transaction."""
+        Classification happens here, before the messages wait for the lock and the transaction."""
+        if not items:
+            return []
         loop = asyncio.get_running_loop()
         mine = []
-        for index, (msg, now) in enumerate(items):
+        for msg, now in items:
             text, truncated = clean_text(msg.text, self.settings.max_message_chars)
             msg = fit_fields(replace(msg, text=text))
-            decision = decisions[index] if decisions is not None else self.classify(msg)
-            mine.append(Waiting(msg, truncated, now or datetime.now(UTC), decision, loop.create_future()))
+            mine.append(Waiting(msg, truncated, now or datetime.now(UTC), self.classify(msg), loop.create_future()))
         self._line.extend(mine)
         try:
             while not mine[-1].result.done():
@@ -156,7 +152,15 @@ class Pipeline:
                     if mine[-1].result.done():
                         break
                     batch = [self._line.popleft() for _ in range(min(self.batch_max, len(self._line)))]
-                    await self._run(batch)
+                    if not batch:
+                        raise RuntimeError("pipeline: a message is neither waiting nor settled")
+                    try:
+                        await self._run(batch)
+                    except BaseException:
+                        # Interrupted mid-batch (cancelled, or a bug): nothing of it committed. What is not
+                        # settled goes back to the head of the line for the next caller.
+                        self._line.extendleft(reversed([w for w in batch if not w.result.done()]))
+                        raise
         finally:
             for waiting in mine:  # cancelled while waiting: leave nothing behind in the line
                 if not waiting.result.done():
