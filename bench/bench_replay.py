@@ -156,22 +156,23 @@ def database(backend: str, folder: Path, stack: ExitStack) -> Any:
 
 
 def measure(args: argparse.Namespace) -> list[Run]:
-    results: list[Run] = []
+    """Every configuration once per round, ``--repeat`` rounds: a machine whose load changes over time
+    weighs on every configuration alike, so the comparisons within a run hold."""
+    runs: dict[tuple[str, int, int], list[Run]] = {}
     with ExitStack() as stack:
         folder = Path(tempfile.mkdtemp(prefix="linli-bench-replay-"))
-        for backend in args.backends.split(","):
-            fresh = database(backend, folder, stack)
-            configurations = [(args.groups, backlog) for backlog in map(int, args.backlog.split(","))]
-            curve = [int(groups) for groups in args.groups_curve.split(",") if groups.strip() and int(groups)]
-            configurations += [(groups, args.groups_backlog) for groups in curve]
-            for groups, backlog in dict.fromkeys(configurations):
-                runs = []
-                for _ in range(args.repeat):
-                    run = one_run(fresh(), backend, groups, backlog, args.messages, folder)
-                    runs.append(run)
+        backends = args.backends.split(",")
+        fresh = {backend: database(backend, folder, stack) for backend in backends}
+        configurations = [(args.groups, backlog) for backlog in map(int, args.backlog.split(","))]
+        curve = [int(groups) for groups in args.groups_curve.split(",") if groups.strip() and int(groups)]
+        configurations += [(groups, args.groups_backlog) for groups in curve]
+        for _ in range(args.repeat):
+            for backend in backends:
+                for groups, backlog in dict.fromkeys(configurations):
+                    run = one_run(fresh[backend](), backend, groups, backlog, args.messages, folder)
+                    runs.setdefault((backend, groups, backlog), []).append(run)
                     print(f"  {backend} groups {run.groups} backlog {backlog}: {run.rate:.0f} msg/s", file=sys.stderr)
-                results.append(median_run(runs))
-    return results
+    return [median_run(found) for found in runs.values()]
 
 
 def table(runs: list[Run]) -> str:
