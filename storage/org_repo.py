@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.org_file import OrgSpec
+from storage.household_repo import HouseholdRepo
 from storage.models import UNFINISHED_STATES, ChatGroup, CoUnit, Identity, Message, Person, Role, Ticket, Unit
 
 
@@ -102,11 +103,13 @@ class OrgRepo:
             co_row.resources = [dict(r) for r in co.resources]
             s.add(co_row)
         await s.flush()
+        households = await HouseholdRepo(s).import_spec(spec)
         return {
             "units": len(spec.units),
             "people": len(spec.people),
             "groups": len(spec.groups),
             "co_units": len(spec.co_units),
+            "households": households,
         }
 
     async def group(self, platform: str, chat_id: str) -> ChatGroup | None:
