@@ -11,6 +11,8 @@ from handlers.closing import close_resolved_tickets
 from handlers.council import send_council_agenda
 from handlers.deadlines import sweep_deadlines
 from handlers.digest import send_weekly_digest
+from handlers.needs import ask_for_needs
+from handlers.votes import close_due_votes
 
 
 @dataclass(frozen=True)
@@ -25,11 +27,13 @@ class JobDef:
 
 
 def jobs(settings: Settings) -> list[JobDef]:
-    """In priority order: the deadline sweep, closing quiet resolved tickets, the weekly digest, the council agenda."""
+    """In priority order: the deadline sweep, closing quiet resolved tickets, counting votes past their deadline,
+    the weekly digest, the council agenda, the monthly needs round."""
     schedule = settings.schedule
     defs = [
         JobDef("sweep_deadlines", sweep_deadlines, every_seconds=schedule.sweep_seconds),
         JobDef("close_resolved_tickets", close_resolved_tickets, every_seconds=schedule.sweep_seconds),
+        JobDef("close_due_votes", close_due_votes, every_seconds=schedule.sweep_seconds),
     ]
     if schedule.digest.enabled:
         defs.append(JobDef("send_weekly_digest", send_weekly_digest, cron=schedule.digest.cron))
@@ -42,4 +46,6 @@ def jobs(settings: Settings) -> list[JobDef]:
                 lead=schedule.council.notice,
             )
         )
+    if settings.council.needs.enabled:
+        defs.append(JobDef("ask_for_needs", ask_for_needs, cron=settings.council.needs.cron))
     return defs

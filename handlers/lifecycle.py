@@ -21,6 +21,7 @@ from handlers import points
 from handlers.common import display_name, tell_group
 from handlers.escalation import escalation_step
 from handlers.routing import notify
+from storage.council_repo import CouncilRepo
 from storage.models import UNFINISHED_STATES, CoUnit, Person, Rating, Role, Ticket, TicketState, Unit
 from storage.org_repo import OrgRepo
 from storage.ticket_repo import TicketRepo
@@ -40,6 +41,8 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     MERGE = "merge"
     REOPEN = "reopen"
+    CONCLUDE = "conclude"
+    """A council item's result is public: the ticket is done, whatever state it was in."""
 
 
 TRANSITIONS: dict[Action, tuple[frozenset[TicketState], TicketState]] = {
@@ -53,6 +56,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[TicketState], TicketState]] = {
     Action.WITHDRAW: (UNFINISHED, S.WITHDRAWN),
     Action.MERGE: (UNFINISHED, S.MERGED),
     Action.REOPEN: (frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED),
+    Action.CONCLUDE: (UNFINISHED | {S.RESOLVED}, S.CLOSED),
 }
 
 
@@ -62,6 +66,20 @@ class IllegalTransition(Exception):
         self.state = state
         self.action = action
         super().__init__(f"#{ticket_id} is {state}; cannot {action}")
+
+
+class AwaitingCouncil(IllegalTransition):
+    """The ticket is before the 党群议事会: it closes only when the council's result is made public."""
+
+
+HELD_BY_COUNCIL = frozenset({Action.CLOSE, Action.WITHDRAW, Action.REJECT, Action.MERGE})
+"""What a council item's ticket may not do until its result is public (then ``conclude`` closes it)."""
+
+
+async def not_held(scope: Scope, ticket: Ticket, action: Action) -> None:
+    """Raise AwaitingCouncil if the council holds the ticket and ``action`` would finish it."""
+    if action in HELD_BY_COUNCIL and await CouncilRepo(scope.session).holds(ticket.id):
+        raise AwaitingCouncil(ticket.id, ticket.state, action)
 
 
 def can(ticket: Ticket, action: Action) -> bool:
@@ -88,6 +106,10 @@ async def apply(
         ticket.accepted_at = ticket.accepted_at or at
         ticket.resolution_note = note
     if action is Action.CLOSE:
+        ticket.closed_at = at
+    if action is Action.CONCLUDE:
+        ticket.resolved_at = ticket.resolved_at or at
+        ticket.resolution_note = ticket.resolution_note or note
         ticket.closed_at = at
     if action is Action.REOPEN:
         ticket.resolved_at = None
@@ -163,6 +185,7 @@ async def resolve(scope: Scope, ticket: Ticket, leader: Person, at: datetime, no
 
 
 async def reject(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, reason: str) -> Outcome:
+    await not_held(scope, ticket, Action.REJECT)
     await apply(scope.tickets, ticket, Action.REJECT, actor=actor, at=at, note=reason)
     return Outcome(texts.rejected(ticket.id, reason), mention_reporters=True)
 
@@ -222,6 +245,7 @@ async def escalate(scope: Scope, ticket: Ticket, *, by: str, actor: str, at: dat
 
 async def withdraw(scope: Scope, ticket: Ticket, *, who: str, actor: str, at: datetime) -> Outcome:
     """The reporter takes the report back; the assignee is told there is nothing left to do."""
+    await not_held(scope, ticket, Action.WITHDRAW)
     assignee = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
     await apply(scope.tickets, ticket, Action.WITHDRAW, actor=actor, at=at)
     return Outcome(texts.withdrawn(ticket.id), _notice(assignee, ticket, texts.withdrawn_notice(ticket.id, who)))
@@ -236,6 +260,7 @@ async def rate(
     """A reporter's rating of a resolved ticket: a good one closes it, a bad one reopens it for the assignee."""
     if ticket.state != S.RESOLVED:
         raise IllegalTransition(ticket.id, ticket.state, Action.CLOSE)
+    await not_held(scope, ticket, Action.CLOSE)
     scope.session.add(Rating(ticket_id=ticket.id, platform=platform, sender_id=sender_id, score=score, at=at))
     assignee = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
     if score <= BAD_SCORE:
@@ -253,4 +278,10 @@ async def rate(
 
 async def close(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note: str) -> None:
     """Close a resolved ticket without a rating (by staff, or when nobody objected in time)."""
+    await not_held(scope, ticket, Action.CLOSE)
     await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=note)
+
+
+async def conclude(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note: str) -> None:
+    """The council's result is public: close the ticket (recording it resolved if nobody had said so)."""
+    await apply(scope.tickets, ticket, Action.CONCLUDE, actor=actor, at=at, note=note)
