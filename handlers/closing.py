@@ -35,8 +35,7 @@ async def close_resolved_tickets(ctx: JobContext) -> JobOutcome:
     )
     tickets = due.all()
     outcome = JobOutcome(more=len(tickets) == BATCH)
-    for ticket in tickets:
-        await lifecycle.close(ctx, ticket, actor=ACTOR, at=ctx.now, note="no objection")
+    for ticket in await lifecycle.close_many(ctx, tickets, actor=ACTOR, at=ctx.now, note="no objection"):
         # Nobody is waiting for this news: in the quiet hours it waits for the morning.
         outcome.messages.append(replace(tell_group(ticket, texts.auto_closed(ticket.id)), hold=True))
     if tickets:

@@ -27,6 +27,8 @@ from handlers.council_grid import has_council_standing, local
 from handlers.council_items import CouncilOutcome, CouncilRefusal
 from handlers.tally import ABSTAIN, AGREE, OPPOSE
 from nlp.command import Verb, command_body
+from storage.council_models import Vote
+from storage.council_repo import CouncilRepo
 from storage.models import Ticket
 from storage.suggestion_repo import SuggestionRepo
 from storage.vote_repo import VoteRepo
@@ -148,6 +150,19 @@ async def handle_start_vote(msg: IncomingMessage, ctx: Context) -> Reply:
     return _told(msg, outcome)
 
 
+async def _vote_of(msg: IncomingMessage, ctx: Context, number: int) -> Vote | Reply:
+    """The latest vote on ticket ``number``, or the refusal: no such ticket, not a council item, no vote."""
+    ticket = await find_ticket(ctx, number)
+    if ticket is None:
+        return refuse(msg, ctx, chat_texts.not_found(number))
+    if await CouncilRepo(ctx.session).of_ticket(ticket.id) is None:
+        return refuse(msg, ctx, texts.not_item(number))
+    vote = await VoteRepo(ctx.session).latest(ticket.id)
+    if vote is None:
+        return refuse(msg, ctx, vote_texts.no_vote_on(number))
+    return vote
+
+
 def _voter(msg: IncomingMessage, ctx: Context) -> votes.Voter:
     return votes.Voter(
         platform=msg.platform,
@@ -165,10 +180,10 @@ async def _ballot(
     """Cast a ballot in the vote the sender means; None when no vote is running where they wrote."""
     voter = _voter(msg, ctx)
     if number is not None:
-        ticket = await find_ticket(ctx, number)
-        vote = await VoteRepo(ctx.session).latest(ticket.id) if ticket is not None else None
-        if ticket is None or vote is None:
-            return refuse(msg, ctx, vote_texts.no_vote_on(number))
+        found = await _vote_of(msg, ctx, number)
+        if not isinstance(found, Vote):
+            return found
+        vote = found
     else:
         running = await votes.votes_for(ctx, voter)
         if not running:
@@ -224,10 +239,10 @@ async def handle_vote_count(msg: IncomingMessage, ctx: Context) -> Reply:
     number, _ = _without_number(command_body(msg.text, Verb.VOTE_COUNT))
     number = number if number is not None else ctx.command.ticket
     if number is not None:
-        ticket = await find_ticket(ctx, number)
-        vote = await VoteRepo(ctx.session).latest(ticket.id) if ticket is not None else None
-        if vote is None:
-            return refuse(msg, ctx, vote_texts.no_vote_on(number))
+        found = await _vote_of(msg, ctx, number)
+        if not isinstance(found, Vote):
+            return found
+        vote = found
     else:
         running = await votes.votes_for(ctx, _voter(msg, ctx))
         if not running:

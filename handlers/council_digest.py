@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import needs as texts
-from handlers.needs import by_domain, needs_list
+from handlers.needs import counted
 from storage.suggestion_repo import SuggestionRepo
 
 
@@ -60,5 +60,5 @@ async def voice_summary(
     """Suggestions received in [start, end) and the needs of the month the week ends in, up to ``end``."""
     received, answered, overdue = await SuggestionRepo(session).counts(community_id, start, end)
     month, first, following = month_span(end - timedelta(seconds=1), tz)
-    entries = await needs_list(session, community_id, first, min(end, following))
-    return VoiceSummary(received, answered, overdue, month, by_domain(entries), sum(1 for e in entries if e.matches))
+    per_domain, matched = await counted(session, community_id, first, min(end, following))
+    return VoiceSummary(received, answered, overdue, month, per_domain, matched)

@@ -10,6 +10,7 @@ bulk, uses ``next_state`` and ``escalation_step`` so that it follows the same ru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -280,6 +281,19 @@ async def close(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note:
     """Close a resolved ticket without a rating (by staff, or when nobody objected in time)."""
     await not_held(scope, ticket, Action.CLOSE)
     await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=note)
+
+
+async def close_many(scope: Scope, tickets: Sequence[Ticket], *, actor: str, at: datetime, note: str) -> list[Ticket]:
+    """``close`` for a batch of resolved tickets (the auto-close job), asking about the council once for all of
+    them; returns those closed (a ticket before the council is left as it is)."""
+    held = await CouncilRepo(scope.session).holding([t.id for t in tickets])
+    closed = []
+    for ticket in tickets:
+        if ticket.id in held:
+            continue
+        await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=note)
+        closed.append(ticket)
+    return closed
 
 
 async def conclude(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note: str) -> None:

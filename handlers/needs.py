@@ -141,16 +141,29 @@ async def needs_list(session: AsyncSession, community_id: str, start: datetime, 
         for n in await repo.between(community_id, start, end)
     ]
     entries += [
-        texts.Entry(
-            "ticket", t.id, names.get(t.unit_id, t.unit_id), t.domain, t.summary, t.id, matches(t.summary, offered)
-        )
-        for t in await repo.tickets_between(community_id, start, end)
+        texts.Entry("ticket", tid, names.get(unit, unit), domain, summary, tid, matches(summary, offered))
+        for tid, unit, domain, summary in await repo.tickets_between(community_id, start, end)
     ]
     return entries
 
 
 def by_domain(entries: Sequence[texts.Entry]) -> list[tuple[str, int]]:
-    return Counter(e.domain for e in entries).most_common()
+    return ranked(Counter(e.domain for e in entries))
+
+
+def ranked(counts: Counter[str]) -> list[tuple[str, int]]:
+    """Service areas by number of entries, most first (then by name, so that the order is stable)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+async def counted(
+    session: AsyncSession, community_id: str, start: datetime, end: datetime
+) -> tuple[list[tuple[str, int]], int]:
+    """The 需求清单 of [start, end) as (entries per service area, entries matching a resource), counted in the
+    database: the digest's view, cheap on a large backlog."""
+    keywords = sorted({k for r in await resources(session, community_id) for k in r.keywords})
+    per_domain, matched = await NeedsRepo(session).counts(community_id, start, end, keywords)
+    return ranked(per_domain), matched
 
 
 # --- periods and the quarterly summary -------------------------------------------------------------------

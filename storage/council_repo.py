@@ -67,6 +67,18 @@ class CouncilRepo:
         )
         return found is not None
 
+    async def holding(self, ticket_ids: Sequence[int]) -> set[int]:
+        """Those of ``ticket_ids`` that wait for their council result: ``holds`` for a batch, in one query."""
+        if not ticket_ids:
+            return set()
+        rows = await self.session.scalars(
+            select(CouncilItem.ticket_id).where(
+                CouncilItem.ticket_id.in_(list(ticket_ids)),
+                or_(CouncilItem.stage.is_(None), CouncilItem.stage != FINAL_STAGE),
+            )
+        )
+        return set(rows.all())
+
     async def record(
         self, item: CouncilItem, *, stage: str, actor: str, actor_name: str, at: datetime, text: str
     ) -> None:

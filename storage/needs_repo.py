@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.council_models import Need, NeedsRound
 from storage.models import Ticket
@@ -48,18 +50,50 @@ class NeedsRepo:
         )
         return rows.all()
 
-    async def tickets_between(self, community_id: str, start: datetime, end: datetime) -> Sequence[Ticket]:
-        """Tickets opened in [start, end) that no collected need already names: reports read as needs."""
+    def _unnamed_tickets(self, community_id: str, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
         named = select(Need.ticket_id).where(Need.ticket_id.is_not(None)).scalar_subquery()
-        rows = await self.session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.community_id == community_id,
-                Ticket.opened_at >= start,
-                Ticket.opened_at < end,
-                Ticket.kind.in_(("trivial", "major")),
-                Ticket.id.not_in(named),
-            )
+        return [
+            Ticket.community_id == community_id,
+            Ticket.opened_at >= start,
+            Ticket.opened_at < end,
+            Ticket.kind.in_(("trivial", "major")),
+            Ticket.id.not_in(named),
+        ]
+
+    async def tickets_between(
+        self, community_id: str, start: datetime, end: datetime
+    ) -> Sequence[tuple[int, str, str, str]]:
+        """(id, unit, domain, summary) of tickets opened in [start, end) that no collected need already names:
+        reports read as needs."""
+        rows = await self.session.execute(
+            select(Ticket.id, Ticket.unit_id, Ticket.domain, Ticket.summary)
+            .where(*self._unnamed_tickets(community_id, start, end))
             .order_by(Ticket.id)
         )
-        return rows.all()
+        return [(int(i), str(u), str(d), str(t)) for i, u, d, t in rows.all()]
+
+    async def counts(
+        self, community_id: str, start: datetime, end: datetime, keywords: Collection[str]
+    ) -> tuple[Counter[str], int]:
+        """The 需求清单 of [start, end) counted in the database: entries per service area, and how many contain
+        one of ``keywords`` (lower case) — for the digest, which must not load a month of tickets."""
+
+        def matched(column: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[int]:
+            hit = or_(*(func.lower(column).contains(k, autoescape=True) for k in keywords)) if keywords else false()
+            return func.coalesce(func.sum(case((hit, 1), else_=0)), 0)
+
+        by_domain: Counter[str] = Counter()
+        hits = 0
+        queries = (
+            select(Need.domain, func.count(), matched(Need.text))
+            .where(Need.community_id == community_id, Need.at >= start, Need.at < end)
+            .group_by(Need.domain),
+            select(Ticket.domain, func.count(), matched(Ticket.summary))
+            .where(*self._unnamed_tickets(community_id, start, end))
+            .group_by(Ticket.domain),
+        )
+        for query in queries:
+            for domain, number, found in (await self.session.execute(query)).all():
+                by_domain[str(domain)] += int(number)
+                hits += int(found or 0)
+        return by_domain, hits

@@ -164,6 +164,16 @@ async def test_the_ticket_cannot_close_or_be_dropped_before_the_result_is_public
     assert await runner.run(close, talk.clock) == ["refused"]
     assert (await talk.ticket(1)).state == "resolved"
 
+    # nor in bulk, should a batch of resolved tickets ever include it
+    async def close_in_bulk(ctx: JobContext) -> JobOutcome:
+        ticket = await ctx.tickets.get(1)
+        assert ticket is not None
+        closed = await lifecycle.close_many(ctx, [ticket], actor="staff", at=ctx.now, note="")
+        return JobOutcome(report=[t.id for t in closed])
+
+    assert await runner.run(close_in_bulk, talk.clock) == []
+    assert (await talk.ticket(1)).state == "resolved"
+
 
 async def test_a_suggestion_taken_to_the_council_becomes_a_major_ticket_in_its_group(talk: Talk) -> None:
     await talk.dm("wangayi", "建议小区门口加个快递柜，老人家取快递方便啲", name="王阿姨")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from handlers.digest import Week, committee_markdown, compute
+from handlers.needs import by_domain, counted, needs_list
 from storage.council_models import Need, NeedsRound
 from storage.models import Ticket
 from tests.conftest import SHANGHAI
@@ -114,3 +115,18 @@ async def test_the_committees_digest_counts_suggestions_and_the_months_needs(tal
     markdown = committee_markdown(digest)
     assert "## 楼长信箱\n- 本周收到建议 1 条，已回复 0 条；逾期未回复 1 条" in markdown
     assert "## 本月需求（2026年12月）\n- 共 1 条，其中 0 条可对接共建单位资源\n- 文化体育 1 条" in markdown
+
+
+async def test_the_digests_counts_in_the_database_agree_with_the_list(talk: Talk) -> None:
+    await talk.say("sim-sdc-3", "r-chen", "6楼走廊灯坏了", name="陈生")
+    await talk.run("ask_for_needs", ASKED)
+    talk.clock = ASKED
+    await talk.say("sim-lxc-5", "r-huo", "屋企WIFI成日断线，希望电信上门睇下", name="霍仔")
+    await talk.say("sim-sdc-1", "r-zhao", "希望社区多搞啲长者活动，老人家好闷", name="赵伯")
+    await talk.say("sim-jjhy-a", "r-luo", "2单元楼道有好浓的煤气味", name="罗姨")
+    start, end = datetime(2026, 12, 1, tzinfo=SHANGHAI), datetime(2027, 1, 1, tzinfo=SHANGHAI)
+    async with talk.service.store.sessions() as session:
+        entries = await needs_list(session, "beijiang", start, end)
+        per_domain, matched = await counted(session, "beijiang", start, end)
+    assert per_domain == by_domain(entries)
+    assert matched == sum(1 for e in entries if e.matches) == 2  # broadband (upper-case WIFI too) and gas

@@ -134,6 +134,15 @@ async def test_without_a_vote_ballot_words_and_digits_are_ordinary_messages(talk
     assert text(await talk.dm("r-a", "同意")) == "目前没有进行中的表决。"
 
 
+async def test_a_ballot_or_count_for_a_ticket_that_is_not_a_council_item_says_what_to_do(talk: Talk) -> None:
+    await talk.say(GROUP, "r-chen", LIFT, name="陈伯")
+    assert text(await talk.dm("r-chen", "同意 #1 102")) == "#1 还不是议事会议题：请社区党委先回复“上会 #1”。"
+    assert text(await talk.dm("r-chen", "表决结果 #1")) == "#1 还不是议事会议题：请社区党委先回复“上会 #1”。"
+    await talk.dm("chen", "上会 #1")
+    assert text(await talk.dm("r-chen", "表决结果 #1")) == "#1 目前没有户表决。"
+    assert text(await talk.dm("r-chen", "同意 #9 102")) == "没有找到 #9，请核对编号。"
+
+
 async def test_the_tally_is_announced_at_the_deadline_and_a_recount_gives_the_same(talk: Talk) -> None:
     await lift_vote(talk)
     for number, room in enumerate(("102", "201", "202", "301", "302", "401", "402"), 1):
