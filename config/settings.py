@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from config.council import CouncilConfig
 from config.schedule import ScheduleSettings, cron_trigger
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -287,6 +288,8 @@ class Settings(BaseSettings):
     flood: FloodSettings = FloodSettings()
     retention: RetentionSettings = RetentionSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    council: CouncilConfig = CouncilConfig()
+    """The council's steps, household votes, the 楼长信箱 and monthly needs (docs/council.md)."""
 
     @classmethod
     def settings_customise_sources(

@@ -15,9 +15,10 @@ from bot.context import Context
 from bot.message import IncomingMessage, OutgoingMessage
 from bot.router import Handler, Reply, Router
 from bot.texts import chat as texts
+from bot.texts import council as council_texts
 from bot.texts.names import state_title
 from handlers.common import answer, find_ticket, in_ticket_group
-from handlers.lifecycle import IllegalTransition, Outcome, is_reporter, standing
+from handlers.lifecycle import AwaitingCouncil, IllegalTransition, Outcome, is_reporter, standing
 from nlp.command import Verb
 from storage.models import Ticket
 
@@ -92,6 +93,8 @@ def ticket_command(
                 return refuse(msg, ctx, permission.refusal(ticket.id, verb.value))
             try:
                 return await handler(msg, ctx, ticket)
+            except AwaitingCouncil as exc:
+                return refuse(msg, ctx, council_texts.awaiting_council(exc.ticket_id))
             except IllegalTransition as exc:
                 return refuse(msg, ctx, texts.illegal(exc.ticket_id, state_title(exc.state), verb.value))
 

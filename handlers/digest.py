@@ -27,6 +27,7 @@ from bot.message import DirectMessage, OutgoingMessage, Say, SendImage, Topic
 from bot.texts import digest as texts
 from config.schedule import DOMAINS
 from config.settings import Settings
+from handlers.council_digest import VoiceSummary, voice_summary
 from handlers.routing import address
 from handlers.worktime import WorkCalendar
 from storage.job_repo import JobRepo
@@ -128,6 +129,8 @@ class Digest:
     """(ticket id, summary, unit name) for the first overdue tickets, oldest first."""
     satisfaction: float | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
+    voice: VoiceSummary | None = None
+    """The week's suggestions and the month's needs (docs/council.md)."""
 
     def figures(self) -> dict[str, Any]:
         """The figures object of ``linli digest --json`` (docs/metrics.md)."""
@@ -143,6 +146,7 @@ class Digest:
             "by_domain": dict(sorted(self.total.by_domain.items(), key=lambda kv: (-kv[1], kv[0]))),
             "satisfaction": self.satisfaction,
             "points": self.points,
+            **(self.voice.figures() if self.voice is not None else {}),
         }
 
 
@@ -250,6 +254,7 @@ async def compute(session: AsyncSession, settings: Settings, community_id: str, 
         overdue_items=overdue_items,
         satisfaction=round(float(mean_score), 2) if mean_score is not None else None,
         points=await points_ranking(session, community_id, start, end),
+        voice=await voice_summary(session, community_id, start, end, tz),
     )
 
 
@@ -316,6 +321,7 @@ def committee_markdown(digest: Digest) -> str:
             units_left_out=max(0, len(rows) - MAX_UNITS),
             satisfaction=digest.satisfaction,
             points=[(p["name"], p["points"], p["week"]) for p in digest.points[:10]],
+            extra=digest.voice.markdown() if digest.voice is not None else [],
         )
     )
 

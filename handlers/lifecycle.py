@@ -11,6 +11,7 @@ bulk, uses ``next_state`` and ``escalation_step`` so that it follows the same ru
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +26,7 @@ from handlers import points
 from handlers.common import display_name, tell_group
 from handlers.escalation import escalation_step
 from handlers.routing import notify, route
+from storage.council_repo import CouncilRepo
 from storage.models import UNFINISHED_STATES, CoUnit, Person, Rating, Role, Ticket, TicketState, Unit
 from storage.org_repo import OrgRepo
 from storage.ticket_repo import TicketRepo
@@ -44,6 +46,8 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     MERGE = "merge"
     REOPEN = "reopen"
+    CONCLUDE = "conclude"
+    """A council item's result is public: the ticket is done, whatever state it was in."""
 
 
 TRANSITIONS: dict[Action, tuple[frozenset[TicketState], TicketState]] = {
@@ -57,6 +61,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[TicketState], TicketState]] = {
     Action.WITHDRAW: (UNFINISHED, S.WITHDRAWN),
     Action.MERGE: (UNFINISHED, S.MERGED),
     Action.REOPEN: (frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED),
+    Action.CONCLUDE: (UNFINISHED | {S.RESOLVED}, S.CLOSED),
 }
 
 
@@ -75,6 +80,20 @@ class IllegalTransition(Exception):
         self.state = state
         self.action = action
         super().__init__(f"#{ticket_id} is {state}; cannot {action}")
+
+
+class AwaitingCouncil(IllegalTransition):
+    """The ticket is before the 党群议事会: it closes only when the council's result is made public."""
+
+
+HELD_BY_COUNCIL = frozenset({Action.CLOSE, Action.WITHDRAW, Action.REJECT, Action.MERGE})
+"""What a council item's ticket may not do until its result is public (then ``conclude`` closes it)."""
+
+
+async def not_held(scope: Scope, ticket: Ticket, action: Action) -> None:
+    """Raise AwaitingCouncil if the council holds the ticket and ``action`` would finish it."""
+    if action in HELD_BY_COUNCIL and await CouncilRepo(scope.session).holds(ticket.id):
+        raise AwaitingCouncil(ticket.id, ticket.state, action)
 
 
 def can(ticket: Ticket, action: Action) -> bool:
@@ -101,6 +120,10 @@ async def apply(
         ticket.accepted_at = ticket.accepted_at or at
         ticket.resolution_note = note
     if action is Action.CLOSE:
+        ticket.closed_at = at
+    if action is Action.CONCLUDE:
+        ticket.resolved_at = ticket.resolved_at or at
+        ticket.resolution_note = ticket.resolution_note or note
         ticket.closed_at = at
     if action is Action.REOPEN:
         ticket.resolved_at = None
@@ -194,6 +217,7 @@ async def resolve(scope: Scope, ticket: Ticket, leader: Person, at: datetime, no
 
 
 async def reject(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, reason: str) -> Outcome:
+    await not_held(scope, ticket, Action.REJECT)
     await apply(scope.tickets, ticket, Action.REJECT, actor=actor, at=at, note=reason)
     return Outcome(texts.rejected(ticket.id, reason), mention_reporters=True)
 
@@ -259,13 +283,15 @@ async def withdraw(
     scope: Scope, ticket: Ticket, *, platform: str, sender_id: str, who: str, actor: str, at: datetime
 ) -> Outcome:
     """A reporter takes their report back. Others still reporting it keep the ticket: only this reporter is
-    removed. The last reporter withdraws the ticket, and the assignee is told there is nothing left to do."""
+    removed. The last reporter withdraws the ticket (not while it awaits the council), and the assignee is
+    told there is nothing left to do."""
     others = [r for r in ticket.reporters if (r.platform, r.sender_id) != (platform, sender_id)]
     if others and len(others) < len(ticket.reporters):
         next_state(ticket.id, ticket.state, Action.WITHDRAW)  # a finished ticket is refused as such
         await scope.tickets.remove_reporter(ticket, platform=platform, sender_id=sender_id)
         await scope.tickets.note(ticket, actor=actor, action="unreport", at=at, note=f"{platform}:{sender_id}")
         return Outcome(texts.unreported(ticket.id))
+    await not_held(scope, ticket, Action.WITHDRAW)
     assignee = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
     await apply(scope.tickets, ticket, Action.WITHDRAW, actor=actor, at=at)
     return Outcome(texts.withdrawn(ticket.id), _notice(assignee, ticket, texts.withdrawn_notice(ticket.id, who)))
@@ -281,6 +307,7 @@ async def rate(
     they come from ``tickets.ratings_to_close`` of the households that reported it (one, for one household)."""
     if ticket.state != S.RESOLVED:
         raise IllegalTransition(ticket.id, ticket.state, Action.CLOSE)
+    await not_held(scope, ticket, Action.CLOSE)
     scope.session.add(Rating(ticket_id=ticket.id, platform=platform, sender_id=sender_id, score=score, at=at))
     await scope.session.flush()
     assignee = await scope.org.person(ticket.assignee_id) if ticket.assignee_id else None
@@ -319,6 +346,7 @@ async def _enough_good_ratings(scope: Scope, ticket: Ticket) -> bool:
 
 async def close(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note: str) -> None:
     """Close a resolved ticket without a rating (by staff, or when nobody objected in time)."""
+    await not_held(scope, ticket, Action.CLOSE)
     await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=note)
 
 
@@ -345,3 +373,19 @@ async def correct(
             for person in serving:
                 notices.extend(_notice(person, ticket, text))
     return Outcome(desk_texts.DONE["correct"], notices)
+async def close_many(scope: Scope, tickets: Sequence[Ticket], *, actor: str, at: datetime, note: str) -> list[Ticket]:
+    """``close`` for a batch of resolved tickets (the auto-close job), asking about the council once for all of
+    them; returns those closed (a ticket before the council is left as it is)."""
+    held = await CouncilRepo(scope.session).holding([t.id for t in tickets])
+    closed = []
+    for ticket in tickets:
+        if ticket.id in held:
+            continue
+        await apply(scope.tickets, ticket, Action.CLOSE, actor=actor, at=at, note=note)
+        closed.append(ticket)
+    return closed
+
+
+async def conclude(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note: str) -> None:
+    """The council's result is public: close the ticket (recording it resolved if nobody had said so)."""
+    await apply(scope.tickets, ticket, Action.CONCLUDE, actor=actor, at=at, note=note)

@@ -28,6 +28,22 @@ class Verb(StrEnum):
     POINTS = "积分"
     RANKING = "排行"
     DISPATCH = "派单"
+    # the residents' council and voice (docs/council.md)
+    COUNCIL_ADD = "上会"
+    PROPOSE = "提议"
+    CONSULT = "商议"
+    REVIEW = "审议"
+    DECIDE = "决议"
+    PUBLISH_DECISION = "公开决议"
+    PUBLISH_RESULT = "公开结果"
+    START_VOTE = "发起表决"
+    VOTE_COUNT = "表决结果"
+    AGREE = "同意"
+    OPPOSE = "反对"
+    ABSTAIN = "弃权"
+    MAILBOX = "信箱"
+    ANONYMOUS = "匿名建议"
+    ANSWER = "回复建议"
 
 
 class Audience(StrEnum):
@@ -36,6 +52,8 @@ class Audience(StrEnum):
     RESIDENT = "resident"
     GRID = "grid"
     COMMITTEE = "committee"
+    COUNCIL = "council"
+    """Whoever records the steps of the 党群议事会 or starts household votes."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +69,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(Verb.RATE, ("评价",), Audience.RESIDENT, needs_ticket=True),
     CommandSpec(Verb.WITHDRAW, ("撤销", "撤回"), Audience.RESIDENT, needs_ticket=True),
     CommandSpec(Verb.HELP, ("帮助", "help"), Audience.RESIDENT),
+    CommandSpec(Verb.AGREE, ("同意", "赞成"), Audience.RESIDENT),
+    CommandSpec(Verb.OPPOSE, ("反对",), Audience.RESIDENT),
+    CommandSpec(Verb.ABSTAIN, ("弃权",), Audience.RESIDENT),
+    CommandSpec(Verb.VOTE_COUNT, ("表决结果", "表决情况"), Audience.RESIDENT),
+    CommandSpec(Verb.MAILBOX, ("信箱", "楼长信箱"), Audience.RESIDENT),
+    CommandSpec(Verb.ANONYMOUS, ("匿名建议",), Audience.RESIDENT),
     CommandSpec(Verb.ACCEPT, ("接单", "接"), Audience.GRID, needs_ticket=True),
     CommandSpec(Verb.RESOLVE, ("办结", "已办结", "完成"), Audience.GRID, needs_ticket=True),
     CommandSpec(Verb.TRANSFER, ("转派", "转交"), Audience.GRID, needs_ticket=True),
@@ -61,7 +85,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(Verb.TODO, ("待办",), Audience.GRID),
     CommandSpec(Verb.POINTS, ("积分",), Audience.GRID),
     CommandSpec(Verb.RANKING, ("排行", "排行榜"), Audience.GRID),
+    CommandSpec(Verb.ANSWER, ("回复建议",), Audience.GRID),
     CommandSpec(Verb.BIND, ("绑定",), Audience.COMMITTEE),
+    CommandSpec(Verb.COUNCIL_ADD, ("上会",), Audience.COUNCIL),
+    CommandSpec(Verb.PROPOSE, ("提议",), Audience.COUNCIL, needs_ticket=True),
+    CommandSpec(Verb.CONSULT, ("商议",), Audience.COUNCIL, needs_ticket=True),
+    CommandSpec(Verb.REVIEW, ("审议",), Audience.COUNCIL, needs_ticket=True),
+    CommandSpec(Verb.DECIDE, ("决议",), Audience.COUNCIL, needs_ticket=True),
+    CommandSpec(Verb.PUBLISH_DECISION, ("公开决议",), Audience.COUNCIL, needs_ticket=True),
+    CommandSpec(Verb.PUBLISH_RESULT, ("公开结果",), Audience.COUNCIL, needs_ticket=True),
+    CommandSpec(Verb.START_VOTE, ("发起表决",), Audience.COUNCIL, needs_ticket=True),
 )
 """Every chat command, in the order help lists them: the parser, the help text and the routes all read this."""
 
@@ -116,6 +149,21 @@ def parse_command(text: str) -> Command | None:
             rest = rest[numbered.end() :].strip()
     mentions = tuple(_MENTION.findall(rest))
     return Command(verb, ticket, rest, mentions)
+
+
+_LEADING_TICKET = re.compile(r"^[#＃]\s*[0-9０-９]{1,9}\s*")
+
+
+def command_body(text: str, verb: Verb) -> str:
+    """What follows ``verb`` as the sender wrote it (their characters, not folded; ticket numbers and room
+    numbers left in place), or "" when ``text`` does not start with one of the verb's aliases."""
+    body = _LEADING_MENTIONS.sub("", text.replace("\u2005", " ").strip() + " ").strip()
+    body = _LEADING_TICKET.sub("", body)
+    folded = unicodedata.normalize("NFKC", body).lower()
+    for alias in sorted((a for a, v in ALIASES.items() if v is verb), key=len, reverse=True):
+        if folded.startswith(alias.lower()):
+            return body[len(alias) :].lstrip(":：,， \t").strip()
+    return ""
 
 
 def format_command(command: Command) -> str:

@@ -69,6 +69,21 @@ USAGE: dict[Verb, str] = {
     Verb.POINTS: "积分",
     Verb.RANKING: "排行",
     Verb.BIND: "绑定 楼栋或小区名：把本群绑定到网格",
+    Verb.AGREE: "同意：户表决时投同意票（也可回 1；可加房号，如“同意 301”）",
+    Verb.OPPOSE: "反对：投反对票（也可回 2）",
+    Verb.ABSTAIN: "弃权：投弃权票（也可回 3）",
+    Verb.VOTE_COUNT: "表决结果 #编号：查看户表决进展",
+    Verb.MAILBOX: "信箱 内容：给楼长写建议（私信我发更好）",
+    Verb.ANONYMOUS: "匿名建议 内容：请私信我，楼长看不到您是谁",
+    Verb.ANSWER: "回复建议 #S编号 内容",
+    Verb.COUNCIL_ADD: "上会 #编号 或 #S编号",
+    Verb.PROPOSE: "提议 #编号 内容",
+    Verb.CONSULT: "商议 #编号 纪要",
+    Verb.REVIEW: "审议 #编号 意见",
+    Verb.DECIDE: "决议 #编号 决议内容",
+    Verb.PUBLISH_DECISION: "公开决议 #编号",
+    Verb.PUBLISH_RESULT: "公开结果 #编号 实施结果",
+    Verb.START_VOTE: "发起表决 #编号 标题 截止 2026-12-20",
 }
 """How each command is written, as help shows it (every verb of ``nlp.command.COMMANDS`` has one)."""
 
@@ -76,6 +91,7 @@ HELP_HEADINGS = {
     Audience.RESIDENT: "邻里助手可以帮您：\n· 在群里直接说遇到的问题，我会登记并通知楼长",
     Audience.GRID: "楼长常用命令：",
     Audience.COMMITTEE: "社区党委：",
+    Audience.COUNCIL: "党群议事会（四议两公开）：",
 }
 
 

@@ -69,6 +69,8 @@ class CommitteeDigest:
     satisfaction: float | None
     points: Sequence[tuple[str, int, int]]
     """(name, points, gained this week), highest first."""
+    extra: Sequence[str] = ()
+    """Further sections, as Markdown lines (the residents' voice: suggestions, the month's needs)."""
 
 
 def committee_markdown(d: CommitteeDigest) -> str:
@@ -96,4 +98,5 @@ def committee_markdown(d: CommitteeDigest) -> str:
     lines += [f"{rank}. {name} {points} 分（本周 {week:+d}）" for rank, (name, points, week) in enumerate(d.points, 1)]
     if not d.points:
         lines.append("- 暂无")
+    lines += d.extra
     return mask_personal("\n".join(lines)) + "\n"
