@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import admin_commands, leader_commands, media, points, reports, resident_commands
+from handlers import admin_commands, corrections, leader_commands, media, points, reports, resident_commands
 
 ROUTERS: tuple[Router, ...] = (
     media.router,
     leader_commands.router,
+    corrections.router,
     resident_commands.router,
     points.router,
     admin_commands.router,

@@ -123,6 +123,7 @@ async def test_figures_on_a_known_data_set(desk: Desk) -> None:
         "by_domain": {"日常生活": 2, "安全管理": 1, "政策宣传": 1, "环境卫生": 1, "纠纷化解": 1},
         "satisfaction": None,
         "points": [],
+        "corrections": {"tickets": 0, "confusions": []},
     }
     assert digest.opened_per_day == [1, 1, 1, 1, 1, 0, 1]
     assert digest.resolved_per_day == [1, 1, 0, 1, 0, 1, 0]
