@@ -16,6 +16,7 @@ def main(verbose: bool) -> None:
 
 def _register() -> None:
     from bot.cli.classify import classify, nlp
+    from bot.cli.corrections import corrections
     from bot.cli.db import db
     from bot.cli.deadlines import deadlines
     from bot.cli.digest import council, digest
@@ -43,6 +44,7 @@ def _register() -> None:
         council,
     ):
         main.add_command(command)
+    nlp.add_command(corrections)
 
 
 _register()
