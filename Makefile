@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.classifier_bench
 	$(BIN)/python -m bench.bench_sweep
 	$(BIN)/python -m bench.bench_digest
+	$(BIN)/python -m bench.bench_checks
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 -o requirements.lock
