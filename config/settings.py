@@ -210,6 +210,8 @@ class EmergencySettings(BaseModel):
     medical: str = "120"
     police: str = "110"
     gas: str = "96777"
+    lift: str = "96333"
+    """The lift emergency line (电梯应急处置), given only when a lift is involved."""
     duty_phone: str = "0757-8888 0000"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.router import Router
 from handlers import (
     admin_commands,
+    corrections,
     council_commands,
     leader_commands,
     media,
@@ -18,6 +19,7 @@ from handlers import (
 ROUTERS: tuple[Router, ...] = (
     media.router,
     leader_commands.router,
+    corrections.router,
     resident_commands.router,
     points.router,
     council_commands.router,

@@ -61,8 +61,11 @@ def refuse(msg: IncomingMessage, ctx: Context, text: str) -> Reply:
 
 
 def told(msg: IncomingMessage, ticket: Ticket, outcome: Outcome) -> Reply:
-    """An outcome announced in the ticket's group, and to the sender as well when they wrote from elsewhere."""
+    """An outcome announced in the ticket's group, and to the sender as well when they wrote from elsewhere
+    (only to the sender when it is not for the group)."""
     out: list[OutgoingMessage] = outcome.messages(ticket)
+    if not outcome.announce:
+        return [answer(msg, outcome.text), *out]
     if not in_ticket_group(msg, ticket):
         out.insert(1, answer(msg, outcome.text))
     return out

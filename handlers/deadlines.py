@@ -34,7 +34,7 @@ from bot.texts import schedule as texts
 from config.schedule import DeadlinePolicy, ScheduleSettings
 from config.settings import Settings
 from handlers.escalation import escalation_step
-from handlers.lifecycle import Action, next_state
+from handlers.lifecycle import Action, may_wait, next_state
 from handlers.routing import address
 from handlers.worktime import WorkCalendar
 from storage.deadline_repo import DeadlineRepo, DueTicket, SweepWrites
@@ -279,7 +279,7 @@ class Planner:
         text = texts.remind(
             ticket.id, stage, ticket.summary, self._group_name(ticket), local_deadline, overdue=step.overdue
         )
-        hold = not ticket.urgent
+        hold = may_wait(ticket)
         messages: list[OutgoingMessage] = []
         target = address(assignee, ticket.platform)
         if target is not None:
@@ -333,7 +333,7 @@ class Planner:
             if reach is not None:
                 messages.append(
                     DirectMessage(
-                        reach[0], reach[1], text, ticket=ticket.id, topic=Topic.ESCALATE, hold=not ticket.urgent
+                        reach[0], reach[1], text, ticket=ticket.id, topic=Topic.ESCALATE, hold=may_wait(ticket)
                     )
                 )
         status, go = self._emit(out, messages)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.jobs import Job
 from config.settings import Settings
+from handlers.checks import escalate_unanswered_checks
 from handlers.closing import close_resolved_tickets
 from handlers.council import send_council_agenda
 from handlers.deadlines import sweep_deadlines
@@ -28,10 +29,12 @@ class JobDef:
 
 
 def jobs(settings: Settings) -> list[JobDef]:
-    """In priority order: the deadline sweep, closing quiet resolved tickets, counting votes past their deadline,
-    the weekly digest, the council agenda, the monthly needs round, the retention of raw messages."""
+    """In priority order: unanswered checks, the deadline sweep, closing quiet resolved tickets, counting votes
+    past their deadline, the weekly digest, the council agenda, the monthly needs round, the retention of raw
+    messages."""
     schedule = settings.schedule
     defs = [
+        JobDef("escalate_unanswered_checks", escalate_unanswered_checks, every_seconds=schedule.check.sweep_seconds),
         JobDef("sweep_deadlines", sweep_deadlines, every_seconds=schedule.sweep_seconds),
         JobDef("close_resolved_tickets", close_resolved_tickets, every_seconds=schedule.sweep_seconds),
         JobDef("close_due_votes", close_due_votes, every_seconds=schedule.sweep_seconds),

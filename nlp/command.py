@@ -44,6 +44,13 @@ class Verb(StrEnum):
     MAILBOX = "信箱"
     ANONYMOUS = "匿名建议"
     ANSWER = "回复建议"
+    CONFIRM_URGENT = "确认紧急"
+    NOT_URGENT = "不紧急"
+    URGENT = "紧急"
+    MAKE_MAJOR = "改为大事"
+    MAKE_TRIVIAL = "改为小事"
+    NOT_AN_ISSUE = "不是问题"
+    CHANGE_DOMAIN = "改领域"
 
 
 class Audience(StrEnum):
@@ -62,6 +69,9 @@ class CommandSpec:
     aliases: tuple[str, ...]
     audience: Audience
     needs_ticket: bool = False
+    hash_only: bool = False
+    """A command only with the ticket number written ``#12``: the verb is also a word residents use in
+    reports ("紧急，3栋电梯困人" stays a report)."""
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -81,6 +91,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(Verb.ESCALATE, ("升级", "上报"), Audience.GRID, needs_ticket=True),
     CommandSpec(Verb.REJECT, ("不受理",), Audience.GRID, needs_ticket=True),
     CommandSpec(Verb.DISPATCH, ("派单",), Audience.GRID, needs_ticket=True),
+    CommandSpec(Verb.CONFIRM_URGENT, ("确认紧急",), Audience.GRID, needs_ticket=True, hash_only=True),
+    CommandSpec(Verb.NOT_URGENT, ("不紧急",), Audience.GRID, needs_ticket=True, hash_only=True),
+    CommandSpec(Verb.URGENT, ("紧急",), Audience.GRID, needs_ticket=True, hash_only=True),
+    CommandSpec(Verb.MAKE_MAJOR, ("改为大事", "改成大事"), Audience.GRID, needs_ticket=True, hash_only=True),
+    CommandSpec(Verb.MAKE_TRIVIAL, ("改为小事", "改成小事"), Audience.GRID, needs_ticket=True, hash_only=True),
+    CommandSpec(Verb.NOT_AN_ISSUE, ("不是问题",), Audience.GRID, needs_ticket=True, hash_only=True),
+    CommandSpec(Verb.CHANGE_DOMAIN, ("改领域", "改为领域"), Audience.GRID, needs_ticket=True, hash_only=True),
     CommandSpec(Verb.MINE, ("我的任务", "我的工单"), Audience.GRID),
     CommandSpec(Verb.TODO, ("待办",), Audience.GRID),
     CommandSpec(Verb.POINTS, ("积分",), Audience.GRID),
@@ -101,6 +118,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
 ALIASES: dict[str, Verb] = {alias: spec.verb for spec in COMMANDS for alias in spec.aliases}
 NEEDS_TICKET = frozenset(spec.verb for spec in COMMANDS if spec.needs_ticket)
 """Verbs that need a ticket number; the others take none or treat it as optional."""
+HASH_ONLY = frozenset(spec.verb for spec in COMMANDS if spec.hash_only)
 MAX_COMMAND_CHARS = 300
 
 _VERB_PATTERN = "|".join(sorted((re.escape(a) for a in ALIASES), key=len, reverse=True))
@@ -110,6 +128,8 @@ _VERB_AT_START = re.compile(rf"^(?:{_VERB_PATTERN})(?=$|[\s#\d@:：,，])", re.I
 _VERB_THEN_ANYTHING = re.compile(rf"^(?:{_VERB_PATTERN})", re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"^(\d{1,9})(?=$|\s|[^\d])")
 _MENTION = re.compile(r"@([^\s@]{1,32})")
+_PLACE_AFTER = re.compile(r"^[栋棟楼樓号號幢座单單元室层層户戶]")
+"""A number followed by one of these names a place (#3栋), not a ticket."""
 
 
 @dataclass(frozen=True)
@@ -142,11 +162,18 @@ def parse_command(text: str) -> Command | None:
         return None
     verb = ALIASES[verb_match.group(0).lower()]
     rest = body[verb_match.end() :].lstrip(":：,， ").strip()
+    hashed = leading is not None
+    place = False
     if ticket is None:
-        numbered = _TICKET.match(rest) or _BARE_NUMBER.match(rest)
+        numbered = _TICKET.match(rest)
+        hashed = numbered is not None
+        numbered = numbered or _BARE_NUMBER.match(rest)
         if numbered:
             ticket = int(numbered.group(1))
+            place = _PLACE_AFTER.match(rest[numbered.end() :]) is not None
             rest = rest[numbered.end() :].strip()
+    if verb in HASH_ONLY and (not hashed or place):
+        return None
     mentions = tuple(_MENTION.findall(rest))
     return Command(verb, ticket, rest, mentions)
 

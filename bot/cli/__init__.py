@@ -16,6 +16,7 @@ def main(verbose: bool) -> None:
 
 def _register() -> None:
     from bot.cli.classify import classify, nlp
+    from bot.cli.corrections import corrections
     from bot.cli.council import council
     from bot.cli.db import db
     from bot.cli.deadlines import deadlines
@@ -50,6 +51,7 @@ def _register() -> None:
         suggestions,
     ):
         main.add_command(command)
+    nlp.add_command(corrections)
 
 
 _register()

@@ -21,13 +21,6 @@ def ack_report(
     return f"{mention(reporter)}已记录 #{ticket_id}「{summary}」，已通知{who}，{tail}"
 
 
-def emergency_advice(fire: str, medical: str, police: str, gas: str, duty: str) -> str:
-    return (
-        f"情况紧急请先保证安全：火警 {fire}，急救 {medical}，报警 {police}，"
-        f"燃气泄漏请拨 {gas}（勿开关电器），社区值班电话 {duty}。"
-    )
-
-
 def new_task(ticket_id: int, kind: str, urgent: bool, group: str, reporter: str, summary: str) -> str:
     level = "【紧急】" if urgent else ("【大事】" if kind == "major" else "")
     return (
@@ -64,6 +57,13 @@ USAGE: dict[Verb, str] = {
     Verb.ESCALATE: "升级 #编号",
     Verb.REJECT: "不受理 #编号 理由",
     Verb.DISPATCH: "派单 #编号 共建单位",
+    Verb.CONFIRM_URGENT: "确认紧急 #编号",
+    Verb.NOT_URGENT: "不紧急 #编号",
+    Verb.URGENT: "紧急 #编号",
+    Verb.MAKE_MAJOR: "改为大事 #编号",
+    Verb.MAKE_TRIVIAL: "改为小事 #编号",
+    Verb.NOT_AN_ISSUE: "不是问题 #编号",
+    Verb.CHANGE_DOMAIN: "改领域 #编号 服务领域",
     Verb.MINE: "我的任务",
     Verb.TODO: "待办",
     Verb.POINTS: "积分",

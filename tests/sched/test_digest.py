@@ -125,6 +125,7 @@ async def test_figures_on_a_known_data_set(desk: Desk) -> None:
         "by_domain": {"日常生活": 2, "安全管理": 1, "政策宣传": 1, "环境卫生": 1, "纠纷化解": 1},
         "satisfaction": None,
         "points": [],
+        "corrections": {"tickets": 0, "confusions": []},
     }
     # No suggestions; the month's needs are November's seven reports up to the week's end (F opened the
     # week before counts too), none matching a co-building unit's keywords.
