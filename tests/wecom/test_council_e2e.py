@@ -14,7 +14,6 @@ from sqlalchemy import select, update
 
 from bot.adapters.simulated import SimulatedAdapter
 from bot.adapters.wecom.adapter import AIBOT_PATH, APP_PATH
-from config.schedule import ScheduleSettings
 from handlers.tally import recount
 from storage.council_models import Ballot, Vote
 from storage.models import Ticket
@@ -30,9 +29,7 @@ msgids = count(1)
 async def running(fake: FakeWeCom, tmp_path: Path) -> AsyncIterator[Running]:
     fake.members |= {"resident2", "resident3"}
     # 江景花园A座 has a group on the simulated platform too: what goes to every group goes there as well
-    # Independent of the hour the test runs at: no quiet hours holding the call to vote or the notices.
-    quiet = ScheduleSettings.model_validate({"quiet_hours": {"enabled": False, "start": "22:00", "end": "08:00"}})
-    async with run_service(fake, tmp_path, schedule=quiet, extra_adapters=[SimulatedAdapter()]) as service:
+    async with run_service(fake, tmp_path, extra_adapters=[SimulatedAdapter()]) as service:
         yield service
 
 
