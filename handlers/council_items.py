@@ -108,8 +108,7 @@ async def add_ticket(scope: Scope, ticket: Ticket, *, by: Person | None, at: dat
         raise CouncilRefusal(texts.already_item(ticket.id, existing.stage))
     actor, _ = _actor(by)
     item = await repo.add(ticket=ticket, title=ticket.summary, at=at, by=actor)
-    ticket.council_pending = True
-    await scope.tickets.note(ticket, actor=actor, action="council", at=at, note="上会")
+    await lifecycle.take_to_council(scope, ticket, actor=actor, at=at)
     log.info("#%d taken to the council by %s", ticket.id, actor)
     messages: list[OutgoingMessage] = [
         tell_group(ticket, texts.added_in_group(ticket.id, item.title), mention_reporters=True)

@@ -406,6 +406,14 @@ async def close_many(scope: Scope, tickets: Sequence[Ticket], *, actor: str, at:
     return closed
 
 
+async def take_to_council(scope: Scope, ticket: Ticket, *, actor: str, at: datetime) -> None:
+    """上会: the matter waits for the council. Its deadlines stop from now (the sweep looks at it at once and
+    sees it before the council) until the published result closes it (``conclude``)."""
+    ticket.council_pending = True
+    ticket.sla_due_at = at
+    await scope.tickets.note(ticket, actor=actor, action="council", at=at, note="上会")
+
+
 async def conclude(scope: Scope, ticket: Ticket, *, actor: str, at: datetime, note: str) -> None:
     """The council's result is public: close the ticket (recording it resolved if nobody had said so)."""
     await apply(scope.tickets, ticket, Action.CONCLUDE, actor=actor, at=at, note=note)
