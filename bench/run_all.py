@@ -29,6 +29,8 @@ FULL: dict[str, list[str]] = {
     "digest": ["bench.bench_digest"],
     "weekly digest (PostgreSQL)": ["bench.bench_weekly"],
     "desk": ["bench.bench_desk"],
+    "council": ["bench.bench_council"],
+    "check tier": ["bench.bench_checks"],
     "replay": ["bench.bench_replay"],
 }
 QUICK: dict[str, list[str]] = {
@@ -38,6 +40,8 @@ QUICK: dict[str, list[str]] = {
     "digest": ["bench.bench_digest"],
     "weekly digest (PostgreSQL)": ["bench.bench_weekly", "--communities", "50"],
     "desk": ["bench.bench_desk", "--tickets", "20000", "--rounds", "10"],
+    "council": ["bench.bench_council", "--tickets", "20000"],
+    "check tier": ["bench.bench_checks", "--tickets", "20000"],
     "replay": ["bench.bench_replay", "--messages", "10000", "--backlog", "0,1000,10000", "--repeat", "1"],
 }
 

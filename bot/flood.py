@@ -3,7 +3,7 @@
 The pipeline passes each message's replies through ``ReplyGuard.screen`` before they reach the outbox.
 Only answers to the sender (in their chat, or by direct message) are screened; notices to the grid about
 tickets are not, and nothing about an urgent or ``check`` message ever is. An answer identical to one the
-sender got within ``repeat_seconds`` is collapsed: the first repeat gets one short notice, later ones
+sender got within ``repeat_seconds`` for the same words is collapsed: the first repeat gets one short notice, later ones
 nothing. Past the per-sender or per-chat budget the same notice is given once and the rest is not said.
 The message itself is always stored and handled; only the talking back is limited.
 
@@ -72,7 +72,7 @@ class ReplyGuard:
             if not self._answers(msg, reply):
                 out.append(reply)
                 continue
-            if self._repeated(sender, reply, t) or self._over_budget(sender, chat, t):
+            if self._repeated(sender, msg.text, reply, t) or self._over_budget(sender, chat, t):
                 self.suppressed += 1
                 if self._warn_once(sender, t):
                     out.append(self._notice(msg, reply))
@@ -93,9 +93,11 @@ class ReplyGuard:
             return reply.chat_id == msg.chat_id
         return False
 
-    def _repeated(self, sender: str, reply: OutgoingMessage, t: float) -> bool:
+    def _repeated(self, sender: str, asked: str, reply: OutgoingMessage, t: float) -> bool:
+        """The same answer to the same words from the same sender, again: a repeat. Different words that
+        happen to get the same answer (评价 and 撤销 on one ticket refused alike) are not."""
         body = reply.caption if isinstance(reply, SendImage) else reply.text
-        digest = hashlib.blake2b(f"{sender}\0{body}".encode(), digest_size=16).hexdigest()
+        digest = hashlib.blake2b(f"{sender}\0{' '.join(asked.split())}\0{body}".encode(), digest_size=16).hexdigest()
         stamps = self._said.stamps(digest)
         seen = bool(stamps) and stamps[-1] > t - self.settings.repeat_seconds
         stamps.clear()

@@ -218,6 +218,17 @@ class CouncilSettings(BaseModel):
         return _check_cron(value)
 
 
+class CheckSettings(BaseModel):
+    """The check tier: how long the accountable leader has to answer 确认紧急 or 不紧急."""
+
+    model_config = {"extra": "forbid"}
+
+    answer_within: Duration = timedelta(minutes=10)
+    """No answer by then counts as urgent: the whole grid is told."""
+    sweep_seconds: int = Field(default=30, ge=5, le=600)
+    """How often the unanswered checks are looked for (the timeout fires up to this much late)."""
+
+
 class ScheduleSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -231,6 +242,7 @@ class ScheduleSettings(BaseModel):
     escalation: EscalationPolicy = EscalationPolicy()
     digest: DigestSettings = DigestSettings()
     council: CouncilSettings = CouncilSettings()
+    check: CheckSettings = CheckSettings()
 
     @field_validator("sla")
     @classmethod

@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from config.council import CouncilConfig
 from config.schedule import ScheduleSettings, cron_trigger
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -219,6 +220,8 @@ class EmergencySettings(BaseModel):
     medical: str = "120"
     police: str = "110"
     gas: str = "96777"
+    lift: str = "96333"
+    """The lift emergency line (电梯应急处置), given only when a lift is involved."""
     duty_phone: str = "0757-8888 0000"
 
 
@@ -308,6 +311,8 @@ class Settings(BaseSettings):
     flood: FloodSettings = FloodSettings()
     retention: RetentionSettings = RetentionSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    council: CouncilConfig = CouncilConfig()
+    """The council's steps, household votes, the 楼长信箱 and monthly needs (docs/council.md)."""
 
     @classmethod
     def settings_customise_sources(

@@ -27,8 +27,11 @@ from bot.message import DirectMessage, OutgoingMessage, Say, SendImage, Topic
 from bot.texts import digest as texts
 from config.schedule import DOMAINS
 from config.settings import Settings
+from handlers.council_digest import VoiceSummary, voice_summary
+from handlers.labels import Labels, confusions
 from handlers.routing import address
 from handlers.worktime import WorkCalendar
+from storage.correction_repo import CorrectionRepo
 from storage.job_repo import JobRepo
 from storage.models import ChatGroup, Person, PointEntry, Rating, Role, Ticket, Unit
 
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 PAGE = 5_000
 MAX_UNITS = 30
 """Units listed one by one in the committee's digest; the rest are counted."""
+MAX_CONFUSIONS = 5
+NOISE = "noise"
+"""Tickets the grid closed as 不是问题 are no tickets at all: out of every figure (docs/metrics.md)."""
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
 
@@ -128,6 +134,12 @@ class Digest:
     """(ticket id, summary, unit name) for the first overdue tickets, oldest first."""
     satisfaction: float | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
+    voice: VoiceSummary | None = None
+    """The week's suggestions and the month's needs (docs/council.md)."""
+    corrected: int = 0
+    """Tickets the grid corrected during the week."""
+    confusions: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """(what, from, to, how often), most common first: what the corrections say the classifier confused."""
 
     def figures(self) -> dict[str, Any]:
         """The figures object of ``linli digest --json`` (docs/metrics.md)."""
@@ -143,6 +155,11 @@ class Digest:
             "by_domain": dict(sorted(self.total.by_domain.items(), key=lambda kv: (-kv[1], kv[0]))),
             "satisfaction": self.satisfaction,
             "points": self.points,
+            **(self.voice.figures() if self.voice is not None else {}),
+            "corrections": {
+                "tickets": self.corrected,
+                "confusions": [{"what": w, "from": a, "to": b, "count": n} for w, a, b, n in self.confusions],
+            },
         }
 
 
@@ -189,6 +206,7 @@ async def compute(session: AsyncSession, settings: Settings, community_id: str, 
             Ticket.community_id == community_id,
             Ticket.opened_at >= week.start.astimezone(UTC),
             Ticket.opened_at < end,
+            Ticket.kind != NOISE,
         )
         .order_by(Ticket.opened_at, Ticket.id)
         .execution_options(yield_per=PAGE)
@@ -226,12 +244,14 @@ async def compute(session: AsyncSession, settings: Settings, community_id: str, 
             Ticket.community_id == community_id,
             Ticket.resolved_at >= week.start.astimezone(UTC),
             Ticket.resolved_at < end,
+            Ticket.kind != NOISE,
         )
     )
     async for (resolved_at,) in day_rows:
         assert resolved_at is not None
         resolved_per_day[(resolved_at.astimezone(tz).date() - days[0]).days] += 1
     start = week.start.astimezone(UTC)
+    corrected, confused = await corrections_in(session, community_id, start, end)
     mean_score = await session.scalar(
         select(func.avg(Rating.score))
         .join(Ticket, Ticket.id == Rating.ticket_id)
@@ -250,7 +270,22 @@ async def compute(session: AsyncSession, settings: Settings, community_id: str, 
         overdue_items=overdue_items,
         satisfaction=round(float(mean_score), 2) if mean_score is not None else None,
         points=await points_ranking(session, community_id, start, end),
+        voice=await voice_summary(session, community_id, start, end, tz),
+        corrected=corrected,
+        confusions=confused,
     )
+
+
+async def corrections_in(
+    session: AsyncSession, community_id: str, start: datetime, end: datetime
+) -> tuple[int, list[tuple[str, str, str, int]]]:
+    """How many tickets the grid corrected in [start, end), and the confusions, most common first."""
+    rows = await CorrectionRepo(session).between(community_id, start, end)
+    counted: Counter[tuple[str, str, str]] = Counter()
+    for row in rows:
+        counted.update(confusions(Labels.from_json(row.before), Labels.from_json(row.after)))
+    ranked = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))
+    return len({row.ticket_id for row in rows}), [(what, a, b, n) for (what, a, b), n in ranked]
 
 
 async def points_ranking(
@@ -316,6 +351,9 @@ def committee_markdown(digest: Digest) -> str:
             units_left_out=max(0, len(rows) - MAX_UNITS),
             satisfaction=digest.satisfaction,
             points=[(p["name"], p["points"], p["week"]) for p in digest.points[:10]],
+            extra=digest.voice.markdown() if digest.voice is not None else [],
+            corrected=digest.corrected,
+            confusions=digest.confusions[:MAX_CONFUSIONS],
         )
     )
 

@@ -42,6 +42,21 @@ UNFINISHED_STATES = (
 """The states in which a ticket still needs someone to act: the one set every query and rule uses."""
 
 
+class CheckState(StrEnum):
+    """Where a ``check`` (possible danger to a person: someone must look now) stands."""
+
+    PENDING = "pending"
+    """The accountable leader has been asked to look now and has not answered yet."""
+    CONFIRMED = "confirmed"
+    """确认紧急: the ticket became urgent."""
+    DISMISSED = "dismissed"
+    """不紧急: an ordinary ticket of its kind."""
+    UNANSWERED = "unanswered"
+    """No answer in time: treated as urgent."""
+    MOOT = "moot"
+    """The ticket was finished (resolved, withdrawn, closed as noise) before anyone answered."""
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -191,6 +206,9 @@ class Ticket(Base):
     sla_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sla_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The check tier (see handlers/checks.py): unanswered once check_due_at passes.
+    check_state: Mapped[str | None] = mapped_column(String(16))
+    check_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     reporters: Mapped[list[TicketReporter]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", lazy="selectin", order_by="TicketReporter.reported_at"
@@ -239,6 +257,30 @@ class TicketEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TicketCorrection(Base):
+    """A correction from the grid (改为大事, 不是问题, 改领域 …): who overrode which labels, and on what text.
+
+    ``before`` and ``after`` are the ticket's labels ``{"kind", "urgent", "domain"}`` around the change;
+    ``decision`` is the classifier's decision the ticket was opened with; ``text`` the original report.
+    """
+
+    __tablename__ = "ticket_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    change: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+Index("ix_ticket_corrections_community_at", TicketCorrection.community_id, TicketCorrection.at)
 
 
 class TicketReminder(Base):

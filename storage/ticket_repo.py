@@ -43,6 +43,16 @@ class Page:
         return self.total >= COUNT_CAP
 
 
+@dataclass(frozen=True)
+class MergeCandidate:
+    """An unfinished ticket a new report may join: what the comparison and the alarm check read."""
+
+    id: int
+    summary: str
+    urgent: bool
+    check_state: str | None
+
+
 class TicketRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -158,11 +168,11 @@ class TicketRepo:
             return await self.session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
         return await self.session.get(Ticket, ticket_id)
 
-    async def merge_candidates(self, unit_id: str, domain: str, since: datetime) -> Sequence[tuple[int, str]]:
-        """(id, summary) of the unit's unfinished tickets of one service area opened since ``since``:
-        what a new report is compared with, read through ``ix_tickets_merge``."""
+    async def merge_candidates(self, unit_id: str, domain: str, since: datetime) -> Sequence[MergeCandidate]:
+        """The unit's unfinished tickets of one service area opened since ``since``, with only what a new
+        report is compared with (summary and alarm), read through ``ix_tickets_merge``."""
         rows = await self.session.execute(
-            select(Ticket.id, Ticket.summary)
+            select(Ticket.id, Ticket.summary, Ticket.urgent, Ticket.check_state)
             .where(
                 Ticket.unit_id == unit_id,
                 Ticket.domain == domain,
@@ -171,7 +181,7 @@ class TicketRepo:
             )
             .order_by(Ticket.id)
         )
-        return [(int(tid), str(summary)) for tid, summary in rows.all()]
+        return [MergeCandidate(int(tid), str(summary), bool(urgent), check) for tid, summary, urgent, check in rows]
 
     async def assigned_open(self, person_id: str, states: Sequence[str], limit: int) -> Page:
         """The first ``limit`` tickets assigned to a person in ``states``, oldest first, and how many there are."""

@@ -234,7 +234,14 @@ async def _ticket_count(store: Store) -> int:
 
 
 def _print_message(names: dict[str, str]) -> Callable[[IncomingMessage], None]:
+    days: list[str] = []
+
     def show(msg: IncomingMessage) -> None:
+        day = f"{msg.time:%Y-%m-%d}"
+        if days and days[-1] != day:
+            click.echo(click.style(f"── {msg.time.year}年{msg.time.month}月{msg.time.day}日 ──", bold=True))
+        days.append(day)
+        names.setdefault(msg.sender_id, msg.sender_name)  # residents the org does not list, for the replies
         where = "私信 linli" if msg.is_direct else names.get(msg.chat_id, msg.chat_name)
         click.echo(click.style(f"[{msg.time:%H:%M} {where}] {msg.sender_name}：", fg="cyan") + msg.text)
 

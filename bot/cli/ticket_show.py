@@ -62,6 +62,7 @@ def show(ticket_id: int, as_json: bool) -> None:
                 "resolution_note": mask_personal(ticket.resolution_note),
                 "decision": ticket.decision,
                 "opened_at": iso(ticket.opened_at),
+                "check": {"state": ticket.check_state, "due": iso(ticket.check_due_at)},
                 "deadline": {
                     "stage": ticket.sla_stage,
                     "at": iso(ticket.sla_deadline_at),
@@ -105,6 +106,8 @@ def show(ticket_id: int, as_json: bool) -> None:
     click.echo(f"  反映人 {', '.join(data['reporters'])}")
     if data["resolution_note"]:
         click.echo(f"  办结说明 {data['resolution_note']}")
+    if data["check"]["state"]:
+        click.echo(f"  核实 {data['check']['state']}  回复截止 {data['check']['due'] or '-'}")
     deadline = data["deadline"]
     if deadline["stage"]:
         click.echo(f"  时限 {deadline['stage']} 截止 {deadline['at']}  下次检查 {deadline['next'] or '-'}")

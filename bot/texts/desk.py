@@ -80,10 +80,6 @@ def no_higher_level(ticket_id: int) -> str:
     return f"#{ticket_id} 已在最高一级网格，无法再升级。"
 
 
-def corrected_to_major(ticket_id: int, summary: str, by: str) -> str:
-    return f"【大事】#{ticket_id}「{summary}」已由 {by} 更正为大事，将提交党群议事会，请关注。"
-
-
 # --- Open311 ------------------------------------------------------------------------------------------
 
 OPEN311_GROUP = "（Open311 来件）"

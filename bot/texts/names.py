@@ -18,6 +18,8 @@ ROLE_TITLES = {
 }
 
 KIND_TITLES = {"noise": "闲聊", "trivial": "小事", "major": "大事"}
+TIER_TITLES = {"noise": "不是问题", "trivial": "小事", "major": "大事", "urgent": "紧急"}
+"""Kind and urgency as one scale, as corrections speak of them (小事→大事)."""
 
 STATE_TITLES = {
     "open": "待派单",

@@ -21,6 +21,7 @@ from bot.web.deps import WebDeps
 from bot.web.filters import DOMAINS, KINDS
 from bot.web.scope import Scope
 from handlers import lifecycle
+from handlers.labels import Change
 from storage.models import Person, Role, Ticket, Unit
 from storage.org_repo import OrgRepo
 
@@ -115,8 +116,14 @@ async def _act(ctx: JobContext, ticket: Ticket, actor: Person, request: Request)
         return Result(400, texts.BAD_DOMAIN)
     if (kind, domain) == (ticket.kind, ticket.domain):
         return Result(400, texts.NOTHING_TO_CORRECT)
-    outcome = await lifecycle.correct(ctx, ticket, kind=kind, domain=domain, by=actor.name, actor=actor.id, at=at)
-    return outcome.notices  # a correction is for the grid, not announced to the residents' group
+    # The same corrections as 改为大事/改为小事/改领域 in chat: recorded, routed and told alike.
+    said: list[OutgoingMessage] = []
+    if kind != ticket.kind:
+        change = Change.MAJOR if kind == "major" else Change.TRIVIAL
+        said += (await lifecycle.correct(ctx, ticket, change, by=actor, at=at)).messages(ticket)
+    if domain != ticket.domain:
+        said += (await lifecycle.correct(ctx, ticket, Change.DOMAIN, by=actor, at=at, domain=domain)).messages(ticket)
+    return said
 
 
 async def _staff_member(ctx: JobContext, ticket: Ticket, person_id: str) -> Person | Result:

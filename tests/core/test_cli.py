@@ -83,6 +83,11 @@ def test_demo_prints_tickets_and_a_second_run_adds_none(env: dict[str, str]) -> 
     assert first.returncode == 0, first.stderr
     assert "工单" in first.stdout
     assert "已通知" in first.stdout
+    # the residents' council and voice (docs/council.md): a needs round, a suggestion and its answer,
+    # the lift from report through a household vote to the published result
+    council = ("【每月需求征集】", "【楼长信箱】", "李杏珊 回复", "【户表决】", "【表决结果】")
+    council += ("【决议公开】", "【结果公开】")
+    assert [shown for shown in council if shown not in first.stdout] == []
     count = len(json.loads(linli("tickets", "list", "--json", env=env).stdout))
     assert count >= 5
     assert linli("demo", "--database", env["LINLI_DATABASE_URL"], env=env).returncode == 0

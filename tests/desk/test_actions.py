@@ -120,8 +120,10 @@ async def test_correcting_to_major_puts_it_before_the_council_and_tells_the_grid
     done = await ticket(world, rubbish)
     assert (done.kind, done.domain, done.council_pending) == ("major", "安全管理", True)
     said = await said_about(world, rubbish, before)
-    assert {s.recipient for s in said} == {"tan", "chen", "huangmin"}
-    assert all(s.kind == "dm" for s in said)  # nothing said in the residents' group
+    # As 改为大事 in chat: the assignee and the grid above are told (not whoever corrected it), and the group.
+    assert {s.recipient for s in said if s.kind == "dm"} == {"liang", "tan", "huangmin"}
+    [group] = [s for s in said if s.kind == "say"]
+    assert (group.chat_id, "改为大事" in group.text) == ("sim-sdc-1", True)
     council = await (await client.get("/desk/council")).text()
     assert f"#{rubbish}" in council
 

@@ -36,6 +36,10 @@ MEMBERS = frozenset({"ZhouJianGuo", "WuLiPing", "MaiGuoQiang", "ChenZhiHua", "Hu
 """The example org's WeCom userids the fake knows: leaders of 江景花园A座, its branch secretary, the committee."""
 
 
+AWAKE = ScheduleSettings.model_validate({"quiet_hours": {"enabled": False, "start": "22:00", "end": "08:00"}})
+"""Tests on the real clock pass at any hour: no quiet hours holding the leaders' notices."""
+
+
 @dataclass
 class Running(harness.Running):
     adapter: WeComAdapter
@@ -88,7 +92,7 @@ async def run_service(
         http=HttpSettings(host="127.0.0.1", port=0),
         admin=AdminSettings(port=0),
         wecom=wecom,
-        schedule=schedule or ScheduleSettings(),
+        schedule=schedule or AWAKE,
     )
     adapter_clock: dict[str, Any] = {"now": clock} if clock is not None else {}
     adapter = WeComAdapter(wecom, ws_sleep=ManualTime().sleep, **adapter_clock)

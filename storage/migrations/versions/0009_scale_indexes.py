@@ -1,8 +1,8 @@
 """indexes for the hot reads (cost per message independent of history); outbox claims and accounts across
 processes; the org's revision (processes keep the org they read until an import changes it)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-10
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import storage.base
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
