@@ -138,8 +138,14 @@ async def test_replay_runs_the_sweeps_when_the_clock_passes_their_time_not_befor
 
         await import_org(store, EXAMPLE_ORG)
         await replay(settings, store, iter(records), lambda item: None)
-    # The sweeps run at the first message and once more a minute later, not 90 times.
-    assert Counter(runs) == {"sweep_deadlines": 2, "close_resolved_tickets": 2}
+    # The sweeps run at the first message and once more each time their interval passes, not 90 times:
+    # every minute for deadlines, auto-closing and votes, every 30 seconds for unanswered checks.
+    assert Counter(runs) == {
+        "sweep_deadlines": 2,
+        "close_resolved_tickets": 2,
+        "close_due_votes": 2,
+        "escalate_unanswered_checks": 3,
+    }
 
 
 async def test_replay_writes_the_same_actions_in_batches_as_one_at_a_time(tmp_path: Path) -> None:
