@@ -35,13 +35,10 @@ unit: $(STAMP) system-deps
 
 test: lint typecheck imports unit
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.classifier_bench
-	$(BIN)/python -m bench.bench_sweep
-	$(BIN)/python -m bench.bench_digest
-	$(BIN)/python -m bench.bench_desk
-	$(BIN)/python -m bench.bench_council
-	$(BIN)/python -m bench.bench_checks
+# Every benchmark, one Markdown report with the machine's details (bench/results.md); BENCH_ARGS=--quick for
+# smaller sizes. PostgreSQL benchmarks start a throwaway cluster (or use LINLI_BENCH_POSTGRES).
+bench: $(STAMP) system-deps
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 -o requirements.lock

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,37 @@ from sqlalchemy import insert
 from bot.app import Store, open_store
 from config.settings import Settings
 from storage.models import ChatGroup, Identity, Person, Unit
+
+_POSTGRES: list[Any] = []
+"""The throwaway PostgreSQL cluster of this run, if one was started."""
+
+
+@contextlib.contextmanager
+def postgres_server(wanted: bool = True) -> Iterator[None]:
+    """A PostgreSQL server for the run: LINLI_BENCH_POSTGRES if set, else a throwaway cluster started from
+    the Debian binaries (tests/postgres.py) and removed afterwards."""
+    if not wanted or os.environ.get("LINLI_BENCH_POSTGRES"):
+        yield
+        return
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer.start()
+    _POSTGRES.append(server)
+    try:
+        yield
+    finally:
+        _POSTGRES.remove(server)
+        server.stop()
+
+
+def postgres_settings() -> Settings:
+    """A fresh database on the run's PostgreSQL server."""
+    url = os.environ.get("LINLI_BENCH_POSTGRES")
+    if url:
+        return Settings(database_url=url)
+    if not _POSTGRES:
+        raise RuntimeError("no PostgreSQL server: run inside postgres_server() or set LINLI_BENCH_POSTGRES")
+    return Settings(database_url=_POSTGRES[-1].fresh_database_url())
 
 
 def fresh_settings(name: str) -> Settings:
@@ -95,4 +128,4 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-__all__ = ["build_grid", "fresh_settings", "open_store", "peak_rss_mb"]
+__all__ = ["build_grid", "fresh_settings", "open_store", "peak_rss_mb", "postgres_server", "postgres_settings"]

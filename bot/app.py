@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.adapters.base import Adapter
@@ -24,6 +25,7 @@ from bot.adapters.simulated import SimulatedAdapter
 from bot.adapters.wechaty import WechatyAdapter
 from bot.adapters.wecom.adapter import WeComAdapter
 from bot.delivery import Observer, OutboxDispatcher
+from bot.health import DatabaseHealth
 from bot.job_runner import JobRunner
 from bot.live_classifier import LiveClassifier
 from bot.message import IncomingMessage
@@ -48,6 +50,8 @@ LEASE_SECONDS = 20.0
 """How often a running service renews its lease on the database."""
 LEASE_STALE = timedelta(seconds=90)
 """A lease older than this belongs to a service that is gone (killed without a clean stop)."""
+PROBE_SECONDS = 2.0
+"""How often a process that has lost its database tries it again."""
 
 
 class DatabaseInUse(Exception):
@@ -123,9 +127,14 @@ class Service:
 
     def __post_init__(self) -> None:
         self.outbox = OutboxDispatcher(
-            self.store.sessions, {a.platform: a for a in self.adapters}, observer=self.observer
+            self.store.sessions,
+            {a.platform: a for a in self.adapters},
+            observer=self.observer,
+            instance=self.settings.instance,
+            patience_seconds=self.settings.database_retry_seconds,
         )
         self.classifier = LiveClassifier(self.settings.nlp)
+        self.database = DatabaseHealth()
         self.metrics = Metrics(self.store.sessions, self.status)
         self.pipeline = Pipeline(
             self.settings,
@@ -133,6 +142,7 @@ class Service:
             self.metrics.timed(self.classifier),
             ROUTERS,
             on_commit=self.outbox.nudge,
+            health=self.database,
         )
         self.jobs = JobRunner(self.store.sessions, self.settings, on_commit=self.outbox.nudge)
         self.scheduler = build_scheduler(self.settings, self.jobs)
@@ -143,9 +153,11 @@ class Service:
 
     def status(self) -> dict[str, object]:
         adapters = {a.platform: a.health() for a in self.adapters}
-        ok = all(bool(h.get("connected", True)) for h in adapters.values())
+        ok = all(bool(h.get("connected", True)) for h in adapters.values()) and self.database.ok
         return {
             "ok": ok,
+            "instance": self.settings.instance,
+            "database": self.database.status(),
             "adapters": adapters,
             "outbox": {"sent": self.outbox.sent, "failed": self.outbox.failed},
             "rules": self.classifier.status(),
@@ -176,6 +188,7 @@ class Service:
             watch = self.classifier.watch(self.settings.nlp.watch_seconds)
             self._background.append(asyncio.create_task(watch, name="rules-watch"))
         self.scheduler.start()
+        self._background.append(asyncio.create_task(self._probe_database(), name="database-probe"))
         if http:
             deps = WebDeps(
                 self.settings,
@@ -199,6 +212,24 @@ class Service:
                 await web.TCPSite(self._admin, admin.host, admin.port).start()
                 self.admin_port = int(self._admin.addresses[0][1])
                 log.info("admin listener (health details) on %s:%s", admin.host, self.admin_port)
+
+    async def _probe_database(self) -> None:
+        """While the database is known to be gone, try it now and then; take messages again once it answers."""
+        while True:
+            await asyncio.sleep(PROBE_SECONDS)
+            if not self.database.ok:
+                await self.check_database()
+
+    async def check_database(self) -> bool:
+        """Try the database once; if it answers, the process takes messages again."""
+        try:
+            async with self.store.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.debug("database still unreachable: %s", exc)
+            return False
+        self.database.back()
+        return True
 
     async def stop(self) -> None:
         await self.scheduler.stop()
@@ -235,7 +266,7 @@ def default_adapters(settings: Settings) -> list[Adapter]:
         adapters.append(WeComAdapter(settings.wecom))
     if not adapters:
         log.info("no platform configured: running the simulated adapter only")
-        adapters.append(SimulatedAdapter())
+        adapters.append(SimulatedAdapter(settings=settings.sim))
     if settings.open311.enabled:
         adapters.append(Open311Adapter())
     return adapters

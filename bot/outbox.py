@@ -21,6 +21,7 @@ from bot.texts.names import mask_personal
 from config.schedule import QuietHours
 from config.settings import Settings
 from storage.models import OutboxItem, OutboxStatus
+from storage.outbox_repo import OutboxRepo
 
 OUTBOX = cast(Table, OutboxItem.__table__)
 URGENT, PRESSING = 2, 1
@@ -39,13 +40,14 @@ def to_message(item: OutboxItem) -> OutgoingMessage:
 
 
 class Outbox:
-    def __init__(self, quiet: QuietHours, tz: tzinfo) -> None:
+    def __init__(self, quiet: QuietHours, tz: tzinfo, instance: str = "") -> None:
         self.quiet = quiet
         self.tz = tz
+        self.instance = instance
 
     @classmethod
     def of(cls, settings: Settings) -> Outbox:
-        return cls(settings.schedule.quiet_hours, ZoneInfo(settings.timezone))
+        return cls(settings.schedule.quiet_hours, ZoneInfo(settings.timezone), settings.instance)
 
     def send_at(self, message: OutgoingMessage, now: datetime) -> datetime:
         """When ``message`` goes out if emitted at ``now``: at once, or when the quiet hours end if it may wait."""
@@ -86,6 +88,7 @@ class Outbox:
             "ticket_id": message.ticket if message.ticket is not None else ticket_id,
             "status": OutboxStatus.PENDING,
             "attempts": 0,
+            "account": None,
         }
         if isinstance(message, Say):
             values.update(chat_id=message.chat_id, text=message.text, mentions=list(message.mentions))
@@ -111,13 +114,55 @@ class Outbox:
         ``ticket_id`` is the ticket for messages that do not name one; ``in_reply_to`` the inbound message id;
         ``urgent``: they answer an urgent or ``check`` message, so they leave before everything else.
         """
-        if not messages:
-            return []
+        rows = self.rows(messages, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to, urgent=urgent)
+        await self.route(session, rows)
+        return await self.insert(session, rows)
+
+    def rows(
+        self,
+        messages: Sequence[OutgoingMessage],
+        *,
+        now: datetime,
+        ticket_id: int | None,
+        in_reply_to: str | None,
+        urgent: bool = False,
+        sender: tuple[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The rows for ``messages``; a direct answer to ``sender`` (platform, user id) goes out through this
+        process, which is the one that heard them."""
         rows = [self.row(m, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to, urgent=urgent) for m in messages]
-        # Core, not the ORM's bulk insert: no ORM objects, and one INSERT ... RETURNING per batch of rows.
-        statement = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
-        result = await session.execute(statement, rows)
-        return list(result.scalars().all())
+        if self.instance and sender is not None:
+            for row in rows:
+                if row["kind"] == "dm" and (row["platform"], row["recipient"]) == sender:
+                    row["account"] = self.instance
+        return rows
+
+    async def route(self, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+        """When several processes share the outbox (``instance`` set), say which must send each row: what is
+        said in a group goes through the account that hears the group; a direct message about a ticket
+        through the account of the ticket's group. Anything else may go through any process."""
+        if not self.instance:
+            return
+        open_rows = [row for row in rows if row["account"] is None]
+        chats = {(row["platform"], row["chat_id"]) for row in open_rows if row["chat_id"] is not None}
+        tickets = {row["ticket_id"] for row in open_rows if row["chat_id"] is None and row["ticket_id"] is not None}
+        by_chat, by_ticket = await OutboxRepo(session).accounts(chats, tickets)
+        for row in open_rows:
+            if row["chat_id"] is not None:
+                row["account"] = by_chat.get((row["platform"], row["chat_id"]))
+            elif row["ticket_id"] is not None:
+                row["account"] = by_ticket.get(row["ticket_id"])
+
+    @staticmethod
+    async def insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Write rows made by ``row`` (several messages' at once); their ids, in order."""
+        if not rows:
+            return []
+        # Core, not the ORM's bulk insert: no ORM objects, and one INSERT ... VALUES ... RETURNING for the lot.
+        # Asking SQLAlchemy to keep the parameters' order would insert row by row on SQLite; but one
+        # statement numbers its rows in the order they are listed, so the ids in ascending order are theirs.
+        result = await session.execute(insert(OUTBOX).returning(OUTBOX.c.id), rows)
+        return sorted(result.scalars().all())
 
     @staticmethod
     async def withdraw(

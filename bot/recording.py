@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.message import DIRECT_CHAT, IncomingMessage
-from storage.models import OutboxItem
+
+if TYPE_CHECKING:
+    from storage.models import OutboxItem
 
 REQUIRED = ("platform", "chat_id", "sender_id", "text", "message_id", "time")
 

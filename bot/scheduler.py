@@ -69,7 +69,8 @@ class JobScheduler:
         self.timezone = timezone
         self.misfire_grace_seconds = misfire_grace_seconds
         self._scheduler: AsyncIOScheduler | None = None
-        self._last_tick: datetime | None = None
+        self._next_run: dict[str, datetime | None] = {}
+        """When each job runs next on the recorded clock (``tick``)."""
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(
@@ -98,19 +99,37 @@ class JobScheduler:
             log.exception("scheduled job %s failed; it runs again at its next time", job_id)
             return []
 
+    def due(self, now: datetime) -> bool:
+        """Whether ``tick(now)`` would run anything: the recorded clock has reached a job's next time."""
+        if not self._next_run:
+            return True
+        return any(upcoming is not None and now >= upcoming for upcoming in self._next_run.values())
+
     async def tick(self, now: datetime) -> None:
-        """Replay's clock hook: run what would have fired between the previous tick and ``now``, once each."""
-        previous = self._last_tick
-        self._last_tick = now
+        """Replay's clock hook: run what would have fired between the previous tick and ``now``, once each.
+
+        Every job runs as it would in ``linli run``, when the recorded clock reaches its next time: an
+        interval job (the sweeps) at the first tick and then once per interval, a cron job (the digest, the
+        agenda) at its times after the first tick. Between those times a tick does nothing."""
+        first = not self._next_run
         for job in self.jobs.values():
+            if first:
+                upcoming: datetime | None = now if isinstance(job.trigger, IntervalTrigger) else self._after(job, now)
+                self._next_run[job.id] = upcoming
+            upcoming = self._next_run[job.id]
+            if upcoming is None or now < upcoming:
+                continue
             if isinstance(job.trigger, IntervalTrigger):
-                await self.run(job.id, now)  # sweeps: every recorded instant is a chance to catch a deadline
-                continue
-            if previous is None or now <= previous:
-                continue
-            fire = job.trigger.get_next_fire_time(None, previous)
-            if fire is not None and fire <= now:
-                await self.run(job.id, now)
+                self._next_run[job.id] = now + job.trigger.interval
+            else:
+                self._next_run[job.id] = self._after(job, now)
+            await self.run(job.id, now)
+
+    @staticmethod
+    def _after(job: JobSpec, now: datetime) -> datetime | None:
+        """The job's first fire time strictly after ``now``."""
+        fire: datetime | None = job.trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
+        return fire
 
     async def stop(self) -> None:
         if self._scheduler is not None:

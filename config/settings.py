@@ -194,6 +194,16 @@ class WeComSettings(BaseModel):
         )
 
 
+class SimSettings(BaseModel):
+    """The simulated platform (the embedded default). Both switches are for tests and load tools."""
+
+    ingest_token: SecretStr = SecretStr("")
+    """If set, ``POST /sim/messages`` on the HTTP server takes recorded messages (``linli replay``'s input
+    format, one per request) with ``Authorization: Bearer <token>`` and answers once each is stored."""
+    sent_log: Path | None = None
+    """If set, every message the simulated platform sends is appended to this file as a JSON line."""
+
+
 class NlpSettings(BaseModel):
     rules_file: Path = CONFIG_DIR / "rules.yaml"
     model_file: Path | None = CONFIG_DIR / "model.tsv"
@@ -224,6 +234,12 @@ class TicketSettings(BaseModel):
     """A ticket several households reported closes when good ratings (3 or more) come from at least this
     share of them; one bad rating reopens it; nobody objecting closes it after ``auto_close_hours``."""
     photo_window_minutes: float = Field(default=10, gt=0)
+
+
+class PipelineSettings(BaseModel):
+    batch_max: int = Field(default=15, ge=1)
+    """When messages arrive faster than they are stored, up to this many waiting ones share one
+    transaction; each is still acknowledged only after the commit that holds it."""
 
 
 class FloodSettings(BaseModel):
@@ -277,15 +293,20 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=10_000, gt=0)
     database_retry_seconds: float = Field(default=120, ge=0)
     """How long an inbound message waits for a database that has gone away before it is given up."""
+    instance: str = Field(default="", max_length=64)
+    """This process's name when several ``linli run`` share one database (one per account or community):
+    after a crash it settles the outbox items it was sending itself. Empty: a single process."""
     http: HttpSettings = HttpSettings()
     admin: AdminSettings = AdminSettings()
     desk: DeskSettings = DeskSettings()
     open311: Open311Settings = Open311Settings()
     wechaty: WechatySettings = WechatySettings()
     wecom: WeComSettings = WeComSettings()
+    sim: SimSettings = SimSettings()
     nlp: NlpSettings = NlpSettings()
     emergency: EmergencySettings = EmergencySettings()
     tickets: TicketSettings = TicketSettings()
+    pipeline: PipelineSettings = PipelineSettings()
     points: PointRules = PointRules()
     flood: FloodSettings = FloodSettings()
     retention: RetentionSettings = RetentionSettings()

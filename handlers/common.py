@@ -36,8 +36,9 @@ def in_ticket_group(msg: IncomingMessage, ticket: Ticket) -> bool:
 
 
 async def find_ticket(ctx: Context, number: int) -> Ticket | None:
-    """The ticket if it exists in the sender's community (their group's, or their own as a person)."""
-    ticket = await ctx.tickets.get(number)
+    """The ticket if it exists in the sender's community (their group's, or their own as a person), locked
+    until the message's transaction ends so that a command and a concurrent change take turns."""
+    ticket = await ctx.tickets.get(number, for_update=True)
     if ticket is None:
         return None
     community = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot.context import Context
 from bot.message import IncomingMessage
 from bot.router import Reply, Router
@@ -13,8 +11,7 @@ from handlers import lifecycle
 from handlers.commands import MANAGER, refuse, ticket_command, told
 from handlers.common import answer
 from nlp.command import Verb
-from storage.models import CoUnit, Person, Role, Ticket, TicketState
-from storage.ticket_repo import TicketFilter
+from storage.models import Person, Role, Ticket, TicketState
 
 router = Router("leader_commands")
 
@@ -57,9 +54,9 @@ async def _person_named(msg: IncomingMessage, ctx: Context, ticket: Ticket) -> P
             return person
     names = list(ctx.command.mentions) or ([ctx.command.argument] if ctx.command.argument else [])
     for name in names:
-        for person in await ctx.org.all_people():
-            if name in (person.name, person.id) and await eligible(person):
-                return person
+        person = await ctx.org.serving_named(name, ticket.community_id)
+        if await eligible(person):
+            return person
     return None
 
 
@@ -101,7 +98,7 @@ async def handle_reject(msg: IncomingMessage, ctx: Context, ticket: Ticket) -> R
 @ticket_command(router, Verb.DISPATCH, MANAGER)
 async def handle_dispatch(msg: IncomingMessage, ctx: Context, ticket: Ticket) -> Reply:
     wanted = _argument(ctx)
-    units = (await ctx.session.scalars(select(CoUnit).where(CoUnit.community_id == ticket.community_id))).all()
+    units = await ctx.org.co_units(ticket.community_id)
     chosen = next((u for u in units if wanted and (wanted in u.name or wanted == u.id or u.name in wanted)), None)
     if chosen is None:
         return refuse(msg, ctx, texts.dispatch_unknown(wanted))
@@ -114,8 +111,9 @@ def _serves(ctx: Context) -> bool:
     return ctx.sender is not None and ctx.sender.role != Role.RESIDENT
 
 
-async def _open_tasks(ctx: Context, leader: Person) -> list[Ticket]:
-    return [t for t in await ctx.tickets.assigned_to(leader.id) if t.state in lifecycle.UNFINISHED]
+LISTED = 20
+"""Tickets listed in one answer to 我的任务 or 待办; the rest are counted."""
+WAITING = tuple(s for s in lifecycle.UNFINISHED if s != TicketState.ACCEPTED)
 
 
 @router.command(Verb.MINE)
@@ -123,21 +121,23 @@ async def handle_mine(msg: IncomingMessage, ctx: Context) -> Reply:
     if not _serves(ctx):
         return refuse(msg, ctx, texts.grid_only())
     leader = _leader(ctx)
-    lines = [
-        texts.progress_line(t.id, t.summary, state_title(t.state), leader.name) for t in await _open_tasks(ctx, leader)
-    ]
-    return [answer(msg, texts.task_list(texts.MY_TASKS, lines))]
+    page = await ctx.tickets.assigned_open(leader.id, sorted(lifecycle.UNFINISHED), LISTED)
+    lines = [texts.progress_line(t.id, t.summary, state_title(t.state), leader.name) for t in page.tickets]
+    return [answer(msg, texts.task_list(texts.MY_TASKS, lines, page.more, page.at_least))]
 
 
 @router.command(Verb.TODO)
 async def handle_todo(msg: IncomingMessage, ctx: Context) -> Reply:
+    """What waits for the sender: their own tasks nobody has accepted, and escalated tickets below them."""
     if not _serves(ctx):
         return refuse(msg, ctx, texts.grid_only())
     leader = _leader(ctx)
-    waiting = [t for t in await _open_tasks(ctx, leader) if t.state != TicketState.ACCEPTED]
-    for ticket in await ctx.tickets.list(TicketFilter(states=[TicketState.ESCALATED])):
-        chain = [u.id for u in await ctx.org.chain(ticket.unit_id)]
-        if leader.unit_id in chain[1:] and ticket not in waiting:
-            waiting.append(ticket)
+    own = await ctx.tickets.assigned_open(leader.id, sorted(WAITING), LISTED)
+    below = (await ctx.org.subtree(leader.unit_id))[1:]
+    escalated = await ctx.tickets.escalated_in(
+        below, max(1, LISTED - len(own.tickets)), besides=[t.id for t in own.tickets]
+    )
+    waiting = [*own.tickets, *escalated.tickets][:LISTED]
+    more = own.more + escalated.total - (len(waiting) - len(own.tickets))
     lines = [texts.progress_line(t.id, t.summary, state_title(t.state), t.assignee_id or "-") for t in waiting]
-    return [answer(msg, texts.task_list(texts.TODO, lines))]
+    return [answer(msg, texts.task_list(texts.TODO, lines, more, own.at_least or escalated.at_least))]

@@ -24,17 +24,9 @@ def is_voice(msg: IncomingMessage, ctx: Context) -> bool:
 @router.message(is_image)
 async def handle_photo(msg: IncomingMessage, ctx: Context) -> Reply:
     window = timedelta(minutes=ctx.settings.tickets.photo_window_minutes)
-    recent = [
-        t
-        for t in await ctx.tickets.reported_by(msg.platform, msg.sender_id)
-        if t.chat_id == msg.chat_id
-        and any(
-            r.sender_id == msg.sender_id and timedelta(0) <= msg.time - r.reported_at <= window for r in t.reporters
-        )
-    ]
-    if not recent:
+    ticket = await ctx.tickets.recent_report(msg.platform, msg.sender_id, msg.chat_id, msg.time - window, msg.time)
+    if ticket is None:
         return []
-    ticket = recent[-1]
     ctx.stored.ticket_id = ticket.id
     await ctx.tickets.note(
         ticket, actor=ctx.actor(msg.platform, msg.sender_id), action="attach", at=msg.time, note=msg.message_id

@@ -28,7 +28,6 @@ async def award(scope: Scope, person_id: str, ticket: Ticket, reason: str, amoun
     if exists is not None or amount == 0:
         return False
     scope.session.add(PointEntry(person_id=person_id, ticket_id=ticket.id, reason=reason, points=amount, at=at))
-    await scope.session.flush()
     return True
 
 

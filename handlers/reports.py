@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.context import Context
 from bot.message import IncomingMessage, OutgoingMessage, Say
 from bot.router import Reply, Router
@@ -21,12 +19,12 @@ from bot.texts import chat as texts
 from bot.texts.names import ROLE_TITLES, summarise
 from handlers import lifecycle
 from handlers.hotlines import emergency_advice
-from handlers.lifecycle import UNFINISHED, households, may_wait
+from handlers.lifecycle import households, may_wait
 from handlers.routing import Route, address, notify, route
 from nlp.decision import Decision, Kind
 from nlp.similarity import similarity
-from storage.models import CheckState, CoUnit, Ticket, Unit
-from storage.ticket_repo import TicketFilter
+from storage.models import CheckState, Ticket, Unit
+from storage.ticket_repo import MergeCandidate
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +40,21 @@ def is_report(msg: IncomingMessage, ctx: Context) -> bool:
 
 
 async def similar_open_ticket(ctx: Context, msg: IncomingMessage, unit: Unit) -> Ticket | None:
+    """The unfinished ticket of the same unit and service area, opened within the merge window, whose
+    summary reads most like the report (one indexed query: only id and summary of those few tickets)."""
     settings = ctx.settings.tickets
     since = msg.time - timedelta(hours=settings.merge_window_hours)
-    best: tuple[float, Ticket] | None = None
-    for ticket in await ctx.tickets.list(TicketFilter(unit_ids=[unit.id], states=list(UNFINISHED))):
-        if ticket.opened_at < since or ticket.domain != ctx.decision.domain.value:
+    best: tuple[float, int] | None = None
+    for candidate in await ctx.tickets.merge_candidates(unit.id, ctx.decision.domain.value, since):
+        if not carries_alarm(candidate, ctx.decision):
             continue
-        if not carries_alarm(ticket, ctx.decision):
-            continue
-        score = similarity(msg.text, ticket.summary)
+        score = similarity(msg.text, candidate.summary)
         if score >= settings.merge_similarity and (best is None or score > best[0]):
-            best = (score, ticket)
-    return best[1] if best else None
+            best = (score, candidate.id)
+    return await ctx.tickets.get(best[1], for_update=True) if best else None
 
 
-def carries_alarm(ticket: Ticket, decision: Decision) -> bool:
+def carries_alarm(ticket: Ticket | MergeCandidate, decision: Decision) -> bool:
     """Whether ``ticket`` is at least as alarmed as a new report with ``decision``: an urgent report never
     disappears into a ticket that is not urgent, nor a check into one that nobody is checking."""
     if decision.urgent:
@@ -67,7 +65,7 @@ def carries_alarm(ticket: Ticket, decision: Decision) -> bool:
 
 
 async def co_unit_hint(ctx: Context, ticket: Ticket, text: str) -> str:
-    units = (await ctx.session.scalars(select(CoUnit).where(CoUnit.community_id == ticket.community_id))).all()
+    units = await ctx.org.co_units(ticket.community_id)
     lowered = text.lower()
     for unit in units:
         for resource in unit.resources:

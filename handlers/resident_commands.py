@@ -17,6 +17,9 @@ from storage.models import Ticket, TicketState
 
 router = Router("resident_commands")
 
+LISTED = 20
+"""A resident's own reports listed by 进度 without a number."""
+
 WORD_SCORES = {
     "非常满意": 5,
     "很满意": 5,
@@ -52,11 +55,8 @@ async def _progress(ctx: Context, tickets: list[Ticket]) -> str:
 
 async def own_progress(msg: IncomingMessage, ctx: Context) -> Reply:
     """进度 without a number: the sender's own reports that are not finished yet."""
-    tickets = [
-        t
-        for t in await ctx.tickets.reported_by(msg.platform, msg.sender_id)
-        if t.state in lifecycle.UNFINISHED or t.state == TicketState.RESOLVED
-    ]
+    states = sorted({*lifecycle.UNFINISHED, TicketState.RESOLVED})
+    tickets = list(await ctx.tickets.reported_by(msg.platform, msg.sender_id, states, limit=LISTED))
     if not tickets:
         return [answer(msg, texts.nothing_open())]
     return [answer(msg, await _progress(ctx, tickets))]

@@ -30,8 +30,11 @@ async def route(org: OrgRepo, unit_id: str) -> Route:
         people = await org.responsible(unit.id)
         if not people:
             continue
-        load = await org.open_load([p.id for p in people])
-        assignee = min(people, key=lambda p: (load[p.id], p.id))
+        if len(people) == 1:
+            assignee = people[0]
+        else:
+            load = await org.open_load([p.id for p in people])
+            assignee = min(people, key=lambda p: (load[p.id], p.id))
         above = []
         for higher in chain[index + 1 :]:
             above.append((higher, tuple(await org.responsible(higher.id))))

@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.org_repo import shared_org_cache
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -35,4 +37,5 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions that share one ``OrgCache``: the org is read once per process, not once per message."""
+    return async_sessionmaker(engine, expire_on_commit=False, info=shared_org_cache())

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import UNFINISHED_STATES, Ticket, TicketEvent, TicketReporter, TicketState
+
+COUNT_CAP = 1_000
+"""A long list is counted up to this many: enough to say how much is left, without reading all of it."""
 
 
 @dataclass(frozen=True)
@@ -23,9 +26,44 @@ class TicketFilter:
     """Only unfinished tickets whose current deadline had passed at this time."""
 
 
+@dataclass(frozen=True)
+class Page:
+    """The first tickets of a list and how long the list is (counted up to ``COUNT_CAP``)."""
+
+    tickets: Sequence[Ticket]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(0, self.total - len(self.tickets))
+
+    @property
+    def at_least(self) -> bool:
+        """The list is longer than it was counted."""
+        return self.total >= COUNT_CAP
+
+
+@dataclass(frozen=True)
+class MergeCandidate:
+    """An unfinished ticket a new report may join: what the comparison and the alarm check read."""
+
+    id: int
+    summary: str
+    urgent: bool
+    check_state: str | None
+
+
 class TicketRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def _page(self, query: Select[Ticket], limit: int) -> Page:
+        tickets = (await self.session.scalars(query.limit(limit))).all()
+        if len(tickets) < limit:
+            return Page(tickets, len(tickets))
+        counted = query.with_only_columns(Ticket.id).order_by(None).limit(COUNT_CAP).subquery()
+        total = await self.session.scalar(select(func.count()).select_from(counted))
+        return Page(tickets, int(total or 0))
 
     async def open(
         self,
@@ -58,9 +96,10 @@ class TicketRepo:
             state=TicketState.OPEN,
             escalation_level=0,
             sla_due_at=opened_at,
+            reporters=[],
         )
         self.session.add(ticket)
-        await self.session.flush()
+        await self.session.flush()  # the number, for the history and for whoever is told about it
         self.session.add(
             TicketEvent(ticket_id=ticket.id, at=opened_at, actor=actor, action="open", from_state=None, to_state="open")
         )
@@ -73,15 +112,14 @@ class TicketRepo:
     async def transition(
         self, ticket: Ticket, to_state: TicketState, *, actor: str, action: str, at: datetime, note: str = ""
     ) -> None:
+        """Move the ticket and record it; written with the session's next flush, like every change here."""
         self._event(ticket, to_state, actor=actor, action=action, at=at, note=note)
         ticket.state = to_state
         ticket.sla_due_at = at  # a state change starts or stops a deadline clock: the next sweep looks again
-        await self.session.flush()
 
     async def note(self, ticket: Ticket, *, actor: str, action: str, at: datetime, note: str = "") -> None:
         """A history entry that does not change the state (an attachment, a reminder)."""
         self._event(ticket, TicketState(ticket.state), actor=actor, action=action, at=at, note=note)
-        await self.session.flush()
 
     def _event(
         self, ticket: Ticket, to_state: TicketState, *, actor: str, action: str, at: datetime, note: str
@@ -101,10 +139,10 @@ class TicketRepo:
     async def add_reporter(
         self, ticket: Ticket, *, platform: str, sender_id: str, sender_name: str, person_id: str | None, at: datetime
     ) -> bool:
-        """Add a reporter; False if this sender already reported the ticket."""
-        if await self.session.get(TicketReporter, (ticket.id, platform, sender_id)) is not None:
+        """Add a reporter; False if this sender already reported the ticket (its reporters are loaded with it)."""
+        if any(r.platform == platform and r.sender_id == sender_id for r in ticket.reporters):
             return False
-        self.session.add(
+        ticket.reporters.append(
             TicketReporter(
                 ticket_id=ticket.id,
                 platform=platform,
@@ -114,8 +152,6 @@ class TicketRepo:
                 reported_at=at,
             )
         )
-        await self.session.flush()
-        await self.session.refresh(ticket, ["reporters"])
         return True
 
     async def remove_reporter(self, ticket: Ticket, *, platform: str, sender_id: str) -> None:
@@ -125,8 +161,57 @@ class TicketRepo:
             await self.session.flush()
             await self.session.refresh(ticket, ["reporters"])
 
-    async def get(self, ticket_id: int) -> Ticket | None:
+    async def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
+        """The ticket; ``for_update`` locks its row until the transaction ends (PostgreSQL), so that two
+        processes changing one ticket take turns instead of overwriting each other."""
+        if for_update:
+            return await self.session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
         return await self.session.get(Ticket, ticket_id)
+
+    async def merge_candidates(self, unit_id: str, domain: str, since: datetime) -> Sequence[MergeCandidate]:
+        """The unit's unfinished tickets of one service area opened since ``since``, with only what a new
+        report is compared with (summary and alarm), read through ``ix_tickets_merge``."""
+        rows = await self.session.execute(
+            select(Ticket.id, Ticket.summary, Ticket.urgent, Ticket.check_state)
+            .where(
+                Ticket.unit_id == unit_id,
+                Ticket.domain == domain,
+                Ticket.opened_at >= since,
+                Ticket.state.in_(UNFINISHED_STATES),
+            )
+            .order_by(Ticket.id)
+        )
+        return [MergeCandidate(int(tid), str(summary), bool(urgent), check) for tid, summary, urgent, check in rows]
+
+    async def assigned_open(self, person_id: str, states: Sequence[str], limit: int) -> Page:
+        """The first ``limit`` tickets assigned to a person in ``states``, oldest first, and how many there are."""
+        query = select(Ticket).where(Ticket.assignee_id == person_id, Ticket.state.in_(states)).order_by(Ticket.id)
+        return await self._page(query, limit)
+
+    async def escalated_in(self, unit_ids: Sequence[str], limit: int, *, besides: Sequence[int] = ()) -> Page:
+        """The first ``limit`` escalated tickets of ``unit_ids`` (other than ``besides``), oldest first."""
+        query = select(Ticket).where(Ticket.unit_id.in_(unit_ids), Ticket.state == TicketState.ESCALATED)
+        if besides:
+            query = query.where(Ticket.id.not_in(besides))
+        return await self._page(query.order_by(Ticket.id), limit)
+
+    async def recent_report(
+        self, platform: str, sender_id: str, chat_id: str, since: datetime, until: datetime
+    ) -> Ticket | None:
+        """The newest ticket the sender reported in ``chat_id`` between ``since`` and ``until``."""
+        return await self.session.scalar(
+            select(Ticket)
+            .join(TicketReporter)
+            .where(
+                TicketReporter.platform == platform,
+                TicketReporter.sender_id == sender_id,
+                TicketReporter.reported_at >= since,
+                TicketReporter.reported_at <= until,
+                Ticket.chat_id == chat_id,
+            )
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
 
     async def events(self, ticket_id: int) -> Sequence[TicketEvent]:
         rows = await self.session.scalars(
@@ -134,18 +219,20 @@ class TicketRepo:
         )
         return rows.all()
 
-    async def assigned_to(self, person_id: str) -> Sequence[Ticket]:
-        rows = await self.session.scalars(select(Ticket).where(Ticket.assignee_id == person_id).order_by(Ticket.id))
-        return rows.all()
-
-    async def reported_by(self, platform: str, sender_id: str) -> Sequence[Ticket]:
-        rows = await self.session.scalars(
+    async def reported_by(
+        self, platform: str, sender_id: str, states: Sequence[str] | None = None, limit: int | None = None
+    ) -> Sequence[Ticket]:
+        query = (
             select(Ticket)
             .join(TicketReporter)
             .where(TicketReporter.platform == platform, TicketReporter.sender_id == sender_id)
             .order_by(Ticket.id)
         )
-        return rows.all()
+        if states is not None:
+            query = query.where(Ticket.state.in_(states))
+        if limit is not None:
+            query = query.limit(limit)
+        return (await self.session.scalars(query)).all()
 
     async def list(self, where: TicketFilter | None = None) -> Sequence[Ticket]:
         query = select(Ticket).order_by(Ticket.id)

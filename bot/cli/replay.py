@@ -8,13 +8,17 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import click
-from sqlalchemy import select
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import func, select
 
 from bot.adapters.simulated import SimulatedAdapter
 from bot.app import DatabaseInUse, Service, Store, import_org, open_store, refuse_if_live
@@ -23,12 +27,14 @@ from bot.message import IncomingMessage
 from bot.recording import RecordError, action_record, parse_record
 from config.org_file import OrgFileError
 from config.settings import CONFIG_DIR, Settings
-from storage.models import Message, OutboxItem
+from storage.models import Message, OutboxItem, Ticket
 from storage.outbox_repo import OutboxRepo
 
 log = logging.getLogger(__name__)
 
 PLATFORMS = ("sim", "console", "wechaty", "wecom")
+SEND_CLAIM = 500
+"""Outbox items a replay claims at once: its adapters only record, so a crash has nothing half-sent."""
 DEMO_SCRIPT = CONFIG_DIR / "demo-conversation.jsonl"
 EXAMPLE_ORG = CONFIG_DIR / "example-org.yaml"
 
@@ -64,6 +70,24 @@ def read_records(stream: IO[str], name: str) -> Iterator[IncomingMessage]:
             log.error("%s:%d: skipped: %s", name, number, exc)
 
 
+@dataclass
+class ReplayStats:
+    """What a replay measured: each message's time from entering the pipeline to its replies being sent."""
+
+    latencies: list[float] = field(default_factory=list)
+    clock_seconds: float = 0.0
+    """Time spent on clock work (sweeps, digests) between messages; not counted in any message's time."""
+
+    def add(self, count: int, seconds: float) -> None:
+        self.latencies.extend([seconds] * count)
+
+    def percentile(self, share: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
 async def replay(
     settings: Settings,
     store: Store,
@@ -71,25 +95,55 @@ async def replay(
     on_action: Callable[[OutboxItem], None],
     on_message: Callable[[IncomingMessage], None] | None = None,
     prepare: Callable[[IncomingMessage], Awaitable[IncomingMessage]] | None = None,
+    stats: ReplayStats | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Feed records in order, each at its own time, sending what each causes before the next; returns the count."""
+    """Feed records in order, each at its own time, sending what each causes before the next; returns the count.
+
+    Messages between two points of clock work (a sweep, a digest) go to the pipeline together, up to
+    ``pipeline.batch_max`` to a transaction, and what they caused is sent before the clock moves on; the
+    actions come out in the order one message at a time would give (by send time, then by when they were
+    written). With ``on_message`` or ``prepare`` (the demo) every message goes alone."""
     adapters = [SimulatedAdapter(platform) for platform in PLATFORMS]
     service = Service(settings, store, list(adapters), observer=on_action)
     async with store.sessions() as session:
         service.outbox.after_id = await OutboxRepo(session).last_id()
+    service.outbox.by_priority = False
     await service.outbox.recover()
     for adapter in adapters:
         await adapter.start(service.receive)
+    stats = stats if stats is not None else ReplayStats()
+    alone = on_message is not None or prepare is not None
+    limit = 1 if alone else settings.pipeline.batch_max
+    waiting: list[IncomingMessage] = []
+
+    async def send_waiting() -> None:
+        if not waiting:
+            return
+        started = time.perf_counter()
+        await service.pipeline.feed_many([(msg, msg.time) for msg in waiting])
+        await service.outbox.drain(now=waiting[-1].time, claim=SEND_CLAIM)
+        stats.add(len(waiting), time.perf_counter() - started)
+        if progress is not None:
+            progress(len(waiting))
+        waiting.clear()
+
     count = 0
     for msg in records:
-        await service.scheduler.tick(msg.time)
+        if service.scheduler.due(msg.time):
+            await send_waiting()
+            started = time.perf_counter()
+            await service.scheduler.tick(msg.time)
+            stats.clock_seconds += time.perf_counter() - started
         if prepare is not None:
             msg = await prepare(msg)
         if on_message is not None:
             on_message(msg)
-        await service.receive(msg, now=msg.time)
-        await service.outbox.drain(now=msg.time)
+        waiting.append(msg)
         count += 1
+        if len(waiting) >= limit:
+            await send_waiting()
+    await send_waiting()
     return count
 
 
@@ -122,17 +176,61 @@ def replay_command(infile: Path, outfile: Path | None) -> None:
 
         def write(item: OutboxItem) -> None:
             sink.write(json.dumps(action_record(item), ensure_ascii=False) + "\n")
-            sink.flush()
 
-        async def go() -> int:
-            async with open_store(settings) as store:
-                await refuse_live_database(store, "replay")
-                if settings.org_file is not None:
-                    await import_org(store, settings.org_file)
-                return await replay(settings, store, read_records(source, str(infile)), write)
+        stats = ReplayStats()
+        total = _count_lines(infile) if str(infile) != "-" and sys.stderr.isatty() else None
+        with _progress_bar(total) as advance:
 
-        count = asyncio.run(go())
-    log.info("replayed %d message(s)", count)
+            def progressed(count: int) -> None:
+                sink.flush()
+                advance(count)
+
+            async def go() -> tuple[int, int, float]:
+                async with open_store(settings) as store:
+                    await refuse_live_database(store, "replay")
+                    if settings.org_file is not None:
+                        await import_org(store, settings.org_file)
+                    before = await _ticket_count(store)
+                    started = time.perf_counter()
+                    records = read_records(source, str(infile))
+                    count = await replay(settings, store, records, write, stats=stats, progress=progressed)
+                    elapsed = time.perf_counter() - started
+                    return count, await _ticket_count(store) - before, elapsed
+
+            count, opened, elapsed = asyncio.run(go())
+        sink.flush()
+    rate = count / elapsed if elapsed > 0 else 0.0
+    click.echo(
+        f"replayed {count} message(s) in {elapsed:.1f} s: {rate:.0f} messages/s, {opened} ticket(s) opened, "
+        f"time per message p50 {stats.percentile(0.5) * 1000:.1f} ms, p99 {stats.percentile(0.99) * 1000:.1f} ms "
+        f"(clock work {stats.clock_seconds:.1f} s besides)",
+        err=True,
+    )
+
+
+def _count_lines(path: Path) -> int | None:
+    try:
+        with path.open("rb") as stream:
+            return sum(1 for line in stream if line.strip())
+    except OSError:
+        return None
+
+
+@contextmanager
+def _progress_bar(total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; otherwise nothing is drawn."""
+    if not sys.stderr.isatty():
+        yield lambda count: None
+        return
+    columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("replay", total=total)
+        yield lambda count: bar.advance(task, count)
+
+
+async def _ticket_count(store: Store) -> int:
+    async with store.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
 
 
 def _print_message(names: dict[str, str]) -> Callable[[IncomingMessage], None]:

@@ -193,8 +193,12 @@ def nothing_open() -> str:
     return "您目前没有在办的事项。"
 
 
-def task_list(title: str, lines: list[str]) -> str:
-    return title + "\n" + "\n".join(lines) if lines else f"{title}\n暂无。"
+def task_list(title: str, lines: list[str], more: int = 0, at_least: bool = False) -> str:
+    """``more``: how many were left out of a long list (``at_least``: there may be more than that)."""
+    if not lines:
+        return f"{title}\n暂无。"
+    tail = [f"……另有 {more} 件{'以上' if at_least else ''}未列出，请先处理以上事项。"] if more else []
+    return "\n".join([title, *lines, *tail])
 
 
 def rated(ticket_id: int, score: int) -> str:
