@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nlp.decision import Decision, Domain, Kind
-from nlp.features import display
 from nlp.model import DOMAIN_COLUMNS, KIND_COLUMNS, Prediction
 
 _NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
@@ -43,6 +42,9 @@ class BlendSettings:
     urgent_confirm: float = 0.1
     urgent_model: float = 0.7
     check_model: float = 0.5
+    # the rules' danger words that voted below the urgent threshold ask for a check only if the model's
+    # danger probability reaches this (a forwarded article, a test of the alarm, a past event mention them)
+    check_rules_floor: float = 0.0
     force_floor: float = 0.1  # the rules' forced noise stands only if the model's noise probability reaches it
     # ...and only in a message of at most this many characters: a letter of complaint mentions 公示, 招聘 or
     # 依法 in passing, a notice posted in the group is short
@@ -110,7 +112,7 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
         elif danger >= settings.urgent_model and kind is _MAJOR:
             urgent = True
             reasons.append("@urgent:model")
-        elif verdict.danger_votes > 0 or danger >= settings.check_model:
+        elif (verdict.danger_votes > 0 and danger >= settings.check_rules_floor) or danger >= settings.check_model:
             check = True
             reasons.append("@check:model" if danger >= settings.check_model else "@check:rules")
             if kind is _NOISE:
@@ -119,12 +121,8 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
     # the area model learned from requests only: for chat the area is informational, 其他 unless a rule says
     domain = _domain(verdict, prediction, settings) if kind is not _NOISE or verdict.domain_tally else Domain.OTHER
     column = best if kind is KIND_COLUMNS[best] else KIND_COLUMNS.index(kind)
-    shown: set[str] = set()
-    for feature, weight in prediction.strongest(column, settings.explain_features + 1):
-        word = display(feature)
-        if word not in shown and len(shown) < settings.explain_features:  # w:谢谢 and c:谢谢 read the same
-            shown.add(word)
-            reasons.append(f"model:{word}+{weight:.1f}")
+    for word, weight in prediction.strongest(column, settings.explain_features):
+        reasons.append(f"model:{word}+{weight:.1f}")
     return Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons), check)
 
 

@@ -403,7 +403,7 @@ class RuleClassifier:
                 tuple(reasons),
                 len(normalised),
             )
-            prediction = model.predict(extract(normalised, tokens))
+            prediction = model.predict_tokens(normalised, tokens)
             decision = blend(verdict, prediction, self._blend)
         else:
             domain = settings.default_domain

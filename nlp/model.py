@@ -19,7 +19,7 @@ The file (``config/model.tsv``, written by ``linli nlp train``) is tab-separated
 
 Columns 1-3 are the kind model's weights (softmax), 4-11 the service-area model's (softmax, trained on
 requests only), the last the danger model's (logistic: urgent or check). A message's score for a column
-is ``bias + sum(weights of its features) / sqrt(number of its features)``. Every problem is a
+is ``bias + sum(weights of its features) / sqrt(number of its features)``, each occurrence counted. Every problem is a
 ``ModelError("FILE:LINE: reason")``.
 """
 
@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import jieba
 
 from nlp.decision import Domain, Kind
-from nlp.features import FEATURE_VERSION
+from nlp.features import FEATURE_VERSION, QUESTION, display, token_features
 
 FORMAT_VERSION = 1
 KIND_COLUMNS = tuple(Kind)
@@ -64,30 +65,46 @@ def tokenizer_fingerprint(user_dict: Path, colloquial: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-@dataclass(frozen=True, slots=True)
-class Prediction:
+class Prediction(NamedTuple):
     """The model's view of one message."""
 
     kind: tuple[float, float, float]  # probabilities in KIND_COLUMNS order
-    domain: tuple[float, ...]  # probabilities in DOMAIN_COLUMNS order
     danger: float  # probability of urgent-or-check
-    hits: tuple[tuple[str, tuple[float, ...]], ...]  # the known features and their weight rows
+    domain_scores: tuple[float, ...]  # the area model's scores in DOMAIN_COLUMNS order (see ``domain``)
+    parts: tuple[tuple[str, tuple[float, ...]], ...]  # what was recognised (a token or a pair) and its weights
+
+    @property
+    def domain(self) -> tuple[float, ...]:
+        """Probabilities in DOMAIN_COLUMNS order (computed on demand: chat rarely needs them)."""
+        return _softmax(self.domain_scores)
 
     def strongest(self, column: int, count: int = 2) -> list[tuple[str, float]]:
-        """The ``count`` features that push ``column`` up most (weight > 0), strongest first."""
-        ranked = sorted(((row[column], feature) for feature, row in self.hits if row[column] > 0), reverse=True)
-        return [(feature, weight) for weight, feature in ranked[:count]]
+        """The ``count`` parts that push ``column`` up most (weight > 0), strongest first."""
+        best: dict[str, float] = {}
+        for label, row in self.parts:
+            weight = row[column]
+            if weight > 0 and weight > best.get(label, 0.0):
+                best[label] = weight
+        if len(best) > 1:
+            return sorted(best.items(), key=lambda item: (-item[1], item[0]))[:count]
+        return list(best.items())
 
 
-def _softmax(scores: list[float]) -> tuple[float, ...]:
+def _softmax(scores: Sequence[float]) -> tuple[float, ...]:
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
     return tuple(e / total for e in exps)
 
 
+_TOKEN_CACHE_LIMIT = 200_000  # distinct tokens remembered; past it the cache starts again
+
+
 class LearnedModel:
-    """The weights of one model file. Pure dictionary lookups; no numerical library at run time."""
+    """The weights of one model file. Pure dictionary lookups; no numerical library at run time.
+
+    A token's features never change, so their weights are summed once per token and remembered
+    (:meth:`predict_tokens`); a message then costs one lookup per token and per pair across tokens."""
 
     def __init__(
         self,
@@ -104,7 +121,8 @@ class LearnedModel:
         self.settings = settings
         self.bias = bias
         self._table = table
-        self._zero = (0.0,) * _WIDTH
+        # token -> (its summed weights or None when no feature of it is known, its number of features)
+        self._tokens: dict[str, tuple[tuple[float, ...] | None, int]] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -118,16 +136,76 @@ class LearnedModel:
         return self._table.get(feature)
 
     def predict(self, features: list[str]) -> Prediction:
+        """The prediction for a bag of features (``nlp.features.extract``); each occurrence counts."""
         get = self._table.get
-        hits = tuple((feature, row) for feature in features if (row := get(feature)) is not None)
-        scale = 1.0 / math.sqrt(len(features)) if features else 0.0
-        sums = [sum(column) for column in zip(*(row for _, row in hits), strict=True)] if hits else self._zero
-        scores = [b + s * scale for b, s in zip(self.bias, sums, strict=True)]
-        kind = _softmax(scores[:_KINDS])
-        domain = _softmax(scores[_KINDS : _KINDS + _DOMAINS])
+        parts = tuple((display(f), row) for f in features if (row := get(f)) is not None)
+        return self._finish(parts, len(features))
+
+    def predict_tokens(self, normalised: str, tokens: list[str]) -> Prediction:
+        """The same as ``predict(extract(normalised, tokens))``, with each token's weights summed once."""
+        cache = self._tokens
+        get = self._table.get
+        parts: list[tuple[str, tuple[float, ...]]] = []
+        count = 0
+        position = 0
+        last = ""  # the previous token's last character when it is CJK and touches this token
+        for token in tokens:
+            entry = cache.get(token)
+            if entry is None:
+                entry = self._token_entry(token)
+            row, n = entry
+            count += n
+            if row is not None:
+                parts.append((token, row))
+            # a pair across two tokens (see nlp.features.boundaries, which this inlines)
+            if not normalised.startswith(token, position):
+                found = normalised.find(token, position)
+                position = found if found >= 0 else position
+                last = ""
+            first = token[0]
+            if last and ("\u4e00" <= first <= "\u9fff" or "\u3400" <= first <= "\u4dbf"):
+                count += 1
+                pair = last + first
+                row = get("c:" + pair)
+                if row is not None:
+                    parts.append((pair, row))
+            position += len(token)
+            end = token[-1]
+            last = end if "\u4e00" <= end <= "\u9fff" or "\u3400" <= end <= "\u4dbf" else ""
+        if "?" in normalised:
+            count += 1
+            row = get(QUESTION)
+            if row is not None:
+                parts.append(("?", row))
+        return self._finish(tuple(parts), count)
+
+    def _token_entry(self, token: str) -> tuple[tuple[float, ...] | None, int]:
+        features = token_features(token)
+        rows = [row for f in features if (row := self._table.get(f)) is not None]
+        summed = tuple(map(sum, zip(*rows, strict=True))) if rows else None
+        entry = (summed, len(features))
+        if len(self._tokens) >= _TOKEN_CACHE_LIMIT:
+            self._tokens.clear()
+        self._tokens[token] = entry
+        return entry
+
+    def _finish(self, parts: tuple[tuple[str, tuple[float, ...]], ...], count: int) -> Prediction:
+        bias = self.bias
+        if parts:
+            scale = 1.0 / math.sqrt(count)
+            sums = map(sum, zip(*(row for _, row in parts), strict=True))
+            scores = [b + s * scale for b, s in zip(bias, sums, strict=True)]
+        else:
+            scores = list(bias)
+        noise, trivial, major = scores[0], scores[1], scores[2]
+        top = max(noise, trivial, major)
+        noise, trivial, major = math.exp(noise - top), math.exp(trivial - top), math.exp(major - top)
+        total = noise + trivial + major
         danger_score = scores[-1]
         danger = 1.0 / (1.0 + math.exp(-danger_score)) if danger_score > -30 else 0.0
-        return Prediction((kind[0], kind[1], kind[2]), domain, danger, hits)
+        return Prediction(
+            (noise / total, trivial / total, major / total), danger, tuple(scores[_KINDS : _KINDS + _DOMAINS]), parts
+        )
 
 
 def _number(text: str, path: Path, line: int) -> float:
