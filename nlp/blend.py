@@ -23,13 +23,16 @@ Every threshold here is measured (``linli nlp crossval``; docs/classifier.md rec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from nlp.decision import Decision, Domain, Kind
 from nlp.model import DOMAIN_COLUMNS, KIND_COLUMNS, Prediction
 
 _NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
-_FORCING_SIGNALS = ("resolved", "notice", "ad", "forward", "poll")
+_FORCING_SIGNALS = frozenset(("resolved", "notice", "ad", "forward", "poll"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,14 @@ class BlendSettings:
     urgent_confirm: float = 0.1
     urgent_model: float = 0.7
     check_model: float = 0.5
+    # ...unless the message reads as chat: blended noise probability at or above this (a follow-up that
+    # says the child is back inside, a joke about being locked out)
+    check_noise_cap: float = 1.0
+    # the rules' urgent danger words make the message major and at least a check unless the model's danger
+    # probability is under this (a test of the fire alarm, a song that is 好火, a forwarded safety tip)
+    rules_urgent_floor: float = 0.0
+    # major wins over trivial only by this margin of probability (the danger corpora make the model lean major)
+    major_margin: float = 0.0
     # the rules' danger words that voted below the urgent threshold ask for a check only if the model's
     # danger probability reaches this (a forwarded article, a test of the alarm, a past event mention them)
     check_rules_floor: float = 0.0
@@ -53,8 +64,7 @@ class BlendSettings:
     use_rules: bool = True  # False: the model alone (cross-validation's honest baseline)
 
 
-@dataclass(frozen=True, slots=True)
-class RuleVerdict:
+class RuleVerdict(NamedTuple):
     """What the rules concluded about one message, before the model is consulted."""
 
     kind: Kind
@@ -63,8 +73,8 @@ class RuleVerdict:
     scores: tuple[float, float, float]  # noise (with its prior), trivial, major
     voted: bool  # at least one kind rule voted
     domain_tally: dict[Domain, float]
-    signals: frozenset[str]
-    reasons: tuple[str, ...]
+    signals: AbstractSet[str]
+    reasons: Sequence[str]
     chars: int = 0  # length of the normalised text
 
 
@@ -76,7 +86,7 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
         verdict.kind is _NOISE
         and prediction.kind[0] >= settings.force_floor
         and verdict.chars <= settings.force_max_chars
-        and any(name in verdict.signals for name in _FORCING_SIGNALS)
+        and not _FORCING_SIGNALS.isdisjoint(verdict.signals)
     )
     if forced_noise:
         probabilities = (1.0, 0.0, 0.0)
@@ -95,14 +105,14 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
     if probabilities[0] >= probabilities[1] + probabilities[2]:
         best, confidence = 0, probabilities[0]
     else:
-        best = 2 if probabilities[2] >= probabilities[1] else 1
+        best = 2 if probabilities[2] >= probabilities[1] + settings.major_margin else 1
         confidence = probabilities[1] + probabilities[2]
     kind = KIND_COLUMNS[best]
 
     urgent = check = False
     if not forced_noise:
         danger = prediction.danger
-        if verdict.urgent:
+        if verdict.urgent and danger >= settings.rules_urgent_floor:
             kind = _MAJOR
             if danger >= settings.urgent_confirm:
                 urgent = True
@@ -112,9 +122,11 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
         elif danger >= settings.urgent_model and kind is _MAJOR:
             urgent = True
             reasons.append("@urgent:model")
-        elif (verdict.danger_votes > 0 and danger >= settings.check_rules_floor) or danger >= settings.check_model:
+        elif (verdict.danger_votes > 0 and danger >= settings.check_rules_floor) or (
+            danger >= settings.check_model and probabilities[0] < settings.check_noise_cap
+        ):
             check = True
-            reasons.append("@check:model" if danger >= settings.check_model else "@check:rules")
+            reasons.append("@check:rules" if verdict.danger_votes > 0 else "@check:model")
             if kind is _NOISE:
                 kind = _TRIVIAL
 

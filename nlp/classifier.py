@@ -39,7 +39,10 @@ DEFAULT_MODEL = CONFIG_DIR / "model.tsv"
 
 # Tokens that end a clause: negation and adjacency never cross them.
 _CLAUSE_BREAKS = frozenset(",.!?;:~。、…，！？；：()（）【】[]\"'“”‘’ \n\t-/|")
-_DAMPERS = ("notice", "ad", "forward", "poll", "resolved")
+_DAMPER_ORDER = ("notice", "ad", "forward", "poll", "resolved")
+_DAMPERS = frozenset(_DAMPER_ORDER)
+_ESCALATOR_ORDER = ("recurrence", "council")
+_ESCALATORS = frozenset(_ESCALATOR_ORDER)
 # The pseudo-word a rule lists (in ``words`` or ``near``) to mean "an action that fails or a state that is
 # missing", found from the structure of the phrase rather than from a list: 打不开, 扭不到, 冲不下去, 摇不上去,
 # 按了没声, 调到最高都不热. A negation followed by a result or state morpheme, or a token built that way.
@@ -317,6 +320,9 @@ class RuleClassifier:
             if not answered:
                 active.discard("resolved")
             active.discard("notice")  # notices do not ask questions; polls do (their own signal)
+        if "demand" in active:
+            # a letter that demands action (恳请…查处, 责令…恢复原状) quotes 公示, 依法 and 恢复 in passing
+            active.difference_update(("notice", "ad", "resolved"))
 
         scores = {_NOISE: 0.0, _TRIVIAL: 0.0, _MAJOR: 0.0}
         urgent_score = 0.0
@@ -354,23 +360,25 @@ class RuleClassifier:
             if rule.urgent and kind is _MAJOR:
                 urgent_score += rule.weight
 
-        factor = 1.0
-        for name in _DAMPERS:
-            if name in active and name in self._damping:
-                factor = min(factor, self._damping[name])
-                scores[_NOISE] += signal_sum[name]
-        if factor < 1.0:
-            scores[_TRIVIAL] *= factor
-            scores[_MAJOR] *= factor
-            urgent_score *= factor
-            reasons.append("@damped")
-        for escalator in ("recurrence", "council"):
-            # reported again and again, or put to the residents' council: a major issue
-            if escalator in active and scores[_TRIVIAL] + scores[_MAJOR] > 0:
-                scores[_MAJOR] += scores[_TRIVIAL] + settings.recurrence_bonus
-                scores[_TRIVIAL] = 0.0
-                reasons.append(f"@{escalator}")
-                break
+        if not active.isdisjoint(_DAMPERS):
+            factor = 1.0
+            for name in _DAMPER_ORDER:
+                if name in active and name in self._damping:
+                    factor = min(factor, self._damping[name])
+                    scores[_NOISE] += signal_sum[name]
+            if factor < 1.0:
+                scores[_TRIVIAL] *= factor
+                scores[_MAJOR] *= factor
+                urgent_score *= factor
+                reasons.append("@damped")
+        if not active.isdisjoint(_ESCALATORS):
+            for escalator in _ESCALATOR_ORDER:
+                # reported again and again, or put to the residents' council: a major issue
+                if escalator in active and scores[_TRIVIAL] + scores[_MAJOR] > 0:
+                    scores[_MAJOR] += scores[_TRIVIAL] + settings.recurrence_bonus
+                    scores[_TRIVIAL] = 0.0
+                    reasons.append(f"@{escalator}")
+                    break
 
         noise_total = scores[_NOISE] + settings.noise_prior
         problem = scores[_TRIVIAL] + scores[_MAJOR]
@@ -399,8 +407,8 @@ class RuleClassifier:
                 (noise_total, scores[_TRIVIAL], scores[_MAJOR]),
                 bool(votes) or scores[_NOISE] > 0,
                 tally,
-                frozenset(active),
-                tuple(reasons),
+                active,
+                reasons,
                 len(normalised),
             )
             prediction = model.predict_tokens(normalised, tokens)

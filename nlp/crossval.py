@@ -99,8 +99,8 @@ class Targets:
     inside the floors (0.95, 1%, 4%) because blind rounds score lower than the rounds tuned on."""
 
     alarm_recall: float = 0.98
-    urgent_false_alarms: float = 0.008
-    check_false_alarms: float = 0.035
+    urgent_false_alarms: float = 0.006
+    check_false_alarms: float = 0.03
 
     def objective(self, reports: Sequence[Report]) -> float:
         n = len(reports)
@@ -134,13 +134,15 @@ GRIDS: tuple[Grid, ...] = (
         silent_weight=(0.0, 0.1, 0.2, 0.3),
         force_floor=(0.0, 0.1, 0.2, 0.3),
     ),
+    _product(major_margin=(-0.1, -0.05, 0.0, 0.05, 0.1, 0.15)),
     _product(domain_weight=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6)),
     _product(
-        urgent_confirm=(0.0, 0.05, 0.1, 0.2, 0.3),
-        urgent_model=(0.5, 0.6, 0.7, 0.8, 0.9, 1.01),
+        urgent_confirm=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+        urgent_model=(0.8, 0.9, 0.95, 1.01),
         check_model=(0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9),
     ),
-    _product(check_rules_floor=(0.0, 0.02, 0.05, 0.1, 0.2, 0.3)),
+    _product(check_noise_cap=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01)),
+    _product(check_rules_floor=(0.0, 0.02, 0.05, 0.1, 0.2, 0.3), rules_urgent_floor=(0.0, 0.01, 0.02, 0.05, 0.1)),
 )
 
 

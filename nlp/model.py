@@ -241,7 +241,13 @@ def parse_model(text: str, path: Path, expected_fingerprint: str | None = None) 
             if key <= previous:
                 raise ModelError(f"{path}:{number}: feature {key!r} is out of order or repeated")
             previous = key
-            table[key] = tuple(_number(value, path, number) for value in fields[1:])
+            try:
+                row = tuple(map(float, fields[1:]))
+            except ValueError:
+                row = ()
+            if not row or not math.isfinite(sum(row)):  # the slow path names the bad value
+                row = tuple(_number(value, path, number) for value in fields[1:])
+            table[key] = row
             continue
         values = fields[1:]
         if key == "format":

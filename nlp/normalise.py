@@ -135,5 +135,6 @@ class Normaliser:
             text = self._latin.sub(self._replace, text)
         if self._han is not None:
             text = self._han.sub(self._replace, text)
-        text = _REPEATED_PUNCT.sub(r"\1", text)
+        if _REPEATED_PUNCT.search(text) is not None:
+            text = _REPEATED_PUNCT.sub(r"\1", text)
         return _SPACES.sub(" ", text).strip()

@@ -44,4 +44,4 @@ class Segmenter:
         """Dictionary-only segmentation (no HMM): deterministic and keeps rule words together."""
         if not text:
             return []
-        return [token for token in self._tokenizer.lcut(text, HMM=False) if not token.isspace()]
+        return [token for token in self._tokenizer.cut(text, HMM=False) if not token.isspace()]
