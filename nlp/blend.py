@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from nlp.decision import Decision, Domain, Kind
-from nlp.model import DOMAIN_COLUMNS, KIND_COLUMNS, Prediction
+from nlp.model import DOMAIN_COLUMNS, KIND_COLUMNS, Prediction, softmax
 
 _NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
 _FORCING_SIGNALS = frozenset(("resolved", "notice", "ad", "forward", "poll"))
@@ -134,23 +134,33 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
     domain = _domain(verdict, prediction, settings) if kind is not _NOISE or verdict.domain_tally else Domain.OTHER
     column = best if kind is KIND_COLUMNS[best] else KIND_COLUMNS.index(kind)
     for word, weight in prediction.strongest(column, settings.explain_features):
-        reasons.append(f"model:{word}+{weight:.1f}")
+        shown = _SHOWN.get((word, weight))
+        if shown is None:
+            if len(_SHOWN) >= _SHOWN_LIMIT:
+                _SHOWN.clear()
+            shown = _SHOWN[word, weight] = f"model:{word}+{weight:.1f}"
+        reasons.append(shown)
     return Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons), check)
 
 
+# formatted explanations, by (token, weight): the same tokens explain message after message
+_SHOWN: dict[tuple[str, float], str] = {}
+_SHOWN_LIMIT = 50_000
 _SILENT = RuleVerdict(_NOISE, False, 0.0, (0.0, 0.0, 0.0), False, {}, frozenset(), ())
 
 
 def _domain(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings) -> Domain:
     tally = verdict.domain_tally
-    model_p = prediction.domain
-    if not tally:
-        best = max(range(len(model_p)), key=model_p.__getitem__)
-        return DOMAIN_COLUMNS[best]
+    scores = prediction.domain_scores
+    top = DOMAIN_COLUMNS[scores.index(max(scores))]  # the model's most probable area (the first if tied)
+    if not tally or (len(tally) == 1 and top in tally):  # the rules can only add to it
+        return top
     total = sum(tally.values())
     weight = settings.domain_weight
-    blended = [(1 - weight) * p for p in model_p]
+    blended = [(1 - weight) * p for p in softmax(scores)]
     for domain, votes in tally.items():
-        blended[DOMAIN_COLUMNS.index(domain)] += weight * votes / total
-    best = max(range(len(blended)), key=blended.__getitem__)
-    return DOMAIN_COLUMNS[best]
+        blended[_DOMAIN_INDEX[domain]] += weight * votes / total
+    return DOMAIN_COLUMNS[blended.index(max(blended))]
+
+
+_DOMAIN_INDEX = {domain: index for index, domain in enumerate(DOMAIN_COLUMNS)}

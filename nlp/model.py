@@ -34,7 +34,7 @@ from typing import NamedTuple
 import jieba
 
 from nlp.decision import Domain, Kind
-from nlp.features import FEATURE_VERSION, QUESTION, display, token_features
+from nlp.features import FEATURE_VERSION, QUESTION, display, is_han, token_features
 
 FORMAT_VERSION = 1
 KIND_COLUMNS = tuple(Kind)
@@ -70,27 +70,51 @@ class Prediction(NamedTuple):
 
     kind: tuple[float, float, float]  # probabilities in KIND_COLUMNS order
     danger: float  # probability of urgent-or-check
-    domain_scores: tuple[float, ...]  # the area model's scores in DOMAIN_COLUMNS order (see ``domain``)
-    parts: tuple[tuple[str, tuple[float, ...]], ...]  # what was recognised (a token or a pair) and its weights
+    # what was recognised (a token or a pair) and its kind weights (KIND_COLUMNS order) and danger weight
+    parts: tuple[tuple[str, tuple[float, ...]], ...]
+    areas: tuple[tuple[float, ...], ...]  # the same parts' area weights (DOMAIN_COLUMNS order)
+    scale: float  # 1 / sqrt(number of features)
+    area_bias: tuple[float, ...]
+
+    @property
+    def domain_scores(self) -> tuple[float, ...]:
+        """The area model's scores in DOMAIN_COLUMNS order (summed on demand: chat rarely needs them)."""
+        if not self.areas:
+            return self.area_bias
+        scale = self.scale
+        sums = map(sum, zip(*self.areas, strict=True))
+        return tuple(b + s * scale for b, s in zip(self.area_bias, sums, strict=True))
 
     @property
     def domain(self) -> tuple[float, ...]:
-        """Probabilities in DOMAIN_COLUMNS order (computed on demand: chat rarely needs them)."""
-        return _softmax(self.domain_scores)
+        """Probabilities in DOMAIN_COLUMNS order."""
+        return softmax(self.domain_scores)
 
     def strongest(self, column: int, count: int = 2) -> list[tuple[str, float]]:
-        """The ``count`` parts that push ``column`` up most (weight > 0), strongest first."""
-        best: dict[str, float] = {}
+        """The ``count`` parts that push kind ``column`` up most (weight > 0), strongest first (ties by
+        label), each label once."""
+        ranked: list[tuple[float, str]] = []  # (-weight, label), at most ``count``, best first
         for label, row in self.parts:
             weight = row[column]
-            if weight > 0 and weight > best.get(label, 0.0):
-                best[label] = weight
-        if len(best) > 1:
-            return sorted(best.items(), key=lambda item: (-item[1], item[0]))[:count]
-        return list(best.items())
+            if weight <= 0:
+                continue
+            key = (-weight, label)
+            if len(ranked) == count and key >= ranked[-1]:
+                continue
+            for place, (_, seen) in enumerate(ranked):
+                if seen == label:  # the same token twice: keep its better place
+                    if key < ranked[place]:
+                        ranked[place] = key
+                        ranked.sort()
+                    break
+            else:
+                ranked.append(key)
+                ranked.sort()
+                del ranked[count:]
+        return [(label, -weight) for weight, label in ranked]
 
 
-def _softmax(scores: Sequence[float]) -> tuple[float, ...]:
+def softmax(scores: Sequence[float]) -> tuple[float, ...]:
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
@@ -98,6 +122,18 @@ def _softmax(scores: Sequence[float]) -> tuple[float, ...]:
 
 
 _TOKEN_CACHE_LIMIT = 200_000  # distinct tokens remembered; past it the cache starts again
+# a token's summed kind-and-danger weights (None when no feature of it is known) and area weights, its number of
+# features, its first and last characters when they are CJK (else ""), for the pairs across tokens, and its
+# weights with each pair met so far
+_TokenEntry = tuple[
+    tuple[float, ...] | None,
+    tuple[float, ...],
+    int,
+    str,
+    str,
+    dict[str, tuple[tuple[float, ...] | None, tuple[float, ...]]],  # the same summed with a pair, by character before
+]
+_PAIRS_PER_TOKEN = 512
 
 
 class LearnedModel:
@@ -121,8 +157,11 @@ class LearnedModel:
         self.settings = settings
         self.bias = bias
         self._table = table
-        # token -> (its summed weights or None when no feature of it is known, its number of features)
-        self._tokens: dict[str, tuple[tuple[float, ...] | None, int]] = {}
+        self._tokens: dict[str, _TokenEntry] = {}
+        # the same weights split for prediction: kinds and danger (always needed), areas (summed on demand)
+        self._split = {feature: _split(row) for feature, row in table.items()}
+        self._core_bias = _split(bias)[0]
+        self._area_bias = _split(bias)[1]
 
     @property
     def fingerprint(self) -> str:
@@ -137,75 +176,110 @@ class LearnedModel:
 
     def predict(self, features: list[str]) -> Prediction:
         """The prediction for a bag of features (``nlp.features.extract``); each occurrence counts."""
-        get = self._table.get
-        parts = tuple((display(f), row) for f in features if (row := get(f)) is not None)
-        return self._finish(parts, len(features))
+        get = self._split.get
+        parts = []
+        areas = []
+        for feature in features:
+            split = get(feature)
+            if split is not None:
+                parts.append((display(feature), split[0]))
+                areas.append(split[1])
+        return self._finish(tuple(parts), tuple(areas), len(features))
 
     def predict_tokens(self, normalised: str, tokens: list[str]) -> Prediction:
-        """The same as ``predict(extract(normalised, tokens))``, with each token's weights summed once."""
+        """The same as ``predict(extract(normalised, tokens))``, with each token's weights summed once (and
+        once more with the pair of characters that joins it to the token before)."""
         cache = self._tokens
-        get = self._table.get
         parts: list[tuple[str, tuple[float, ...]]] = []
+        areas: list[tuple[float, ...]] = []
         count = 0
+        spaced = " " in normalised  # only a space can come between two tokens (see nlp.features.boundaries)
         position = 0
         last = ""  # the previous token's last character when it is CJK and touches this token
         for token in tokens:
             entry = cache.get(token)
             if entry is None:
                 entry = self._token_entry(token)
-            row, n = entry
+            core, area, n, first, end, joined = entry
             count += n
-            if row is not None:
-                parts.append((token, row))
-            # a pair across two tokens (see nlp.features.boundaries, which this inlines)
-            if not normalised.startswith(token, position):
-                found = normalised.find(token, position)
-                position = found if found >= 0 else position
-                last = ""
-            first = token[0]
-            if last and ("\u4e00" <= first <= "\u9fff" or "\u3400" <= first <= "\u4dbf"):
+            if spaced:
+                if not normalised.startswith(token, position):
+                    found = normalised.find(token, position)
+                    position = found if found >= 0 else position
+                    last = ""
+                position += len(token)
+            if last and first:
                 count += 1
-                pair = last + first
-                row = get("c:" + pair)
-                if row is not None:
-                    parts.append((pair, row))
-            position += len(token)
-            end = token[-1]
-            last = end if "\u4e00" <= end <= "\u9fff" or "\u3400" <= end <= "\u4dbf" else ""
+                with_pair = joined.get(last)
+                if with_pair is None:
+                    with_pair = self._join(entry, last)
+                core, area = with_pair
+            if core is not None:
+                parts.append((token, core))
+                areas.append(area)
+            last = end
         if "?" in normalised:
             count += 1
-            row = get(QUESTION)
-            if row is not None:
-                parts.append(("?", row))
-        return self._finish(tuple(parts), count)
+            split = self._split.get(QUESTION)
+            if split is not None:
+                parts.append(("?", split[0]))
+                areas.append(split[1])
+        return self._finish(tuple(parts), tuple(areas), count)
 
-    def _token_entry(self, token: str) -> tuple[tuple[float, ...] | None, int]:
+    def _token_entry(self, token: str) -> _TokenEntry:
         features = token_features(token)
         rows = [row for f in features if (row := self._table.get(f)) is not None]
-        summed = tuple(map(sum, zip(*rows, strict=True))) if rows else None
-        entry = (summed, len(features))
+        first = token[0] if is_han(token[0]) else ""
+        end = token[-1] if is_han(token[-1]) else ""
+        core: tuple[float, ...] | None = None
+        area: tuple[float, ...] = ()
+        if rows:
+            core, area = _split(tuple(map(sum, zip(*rows, strict=True))))
+        entry: _TokenEntry = (core, area, len(features), first, end, {})
         if len(self._tokens) >= _TOKEN_CACHE_LIMIT:
             self._tokens.clear()
         self._tokens[token] = entry
         return entry
 
-    def _finish(self, parts: tuple[tuple[str, tuple[float, ...]], ...], count: int) -> Prediction:
-        bias = self.bias
+    def _join(self, entry: _TokenEntry, last: str) -> tuple[tuple[float, ...] | None, tuple[float, ...]]:
+        """A token's weights plus those of the pair its first character makes with ``last``."""
+        core, area, _, first, _, joined = entry
+        pair = self._split.get("c:" + last + first)
+        if pair is not None:
+            if core is None:
+                core, area = pair
+            else:
+                core = tuple(a + b for a, b in zip(core, pair[0], strict=True))
+                area = tuple(a + b for a, b in zip(area, pair[1], strict=True))
+        if len(joined) >= _PAIRS_PER_TOKEN:
+            joined.clear()
+        joined[last] = (core, area)
+        return core, area
+
+    def _finish(
+        self, parts: tuple[tuple[str, tuple[float, ...]], ...], areas: tuple[tuple[float, ...], ...], count: int
+    ) -> Prediction:
+        noise, trivial, major, danger_score = self._core_bias
+        scale = 0.0
         if parts:
             scale = 1.0 / math.sqrt(count)
-            sums = map(sum, zip(*(row for _, row in parts), strict=True))
-            scores = [b + s * scale for b, s in zip(bias, sums, strict=True)]
-        else:
-            scores = list(bias)
-        noise, trivial, major = scores[0], scores[1], scores[2]
+            sum_noise, sum_trivial, sum_major, sum_danger = map(sum, zip(*(row for _, row in parts), strict=True))
+            noise += sum_noise * scale
+            trivial += sum_trivial * scale
+            major += sum_major * scale
+            danger_score += sum_danger * scale
         top = max(noise, trivial, major)
         noise, trivial, major = math.exp(noise - top), math.exp(trivial - top), math.exp(major - top)
         total = noise + trivial + major
-        danger_score = scores[-1]
         danger = 1.0 / (1.0 + math.exp(-danger_score)) if danger_score > -30 else 0.0
         return Prediction(
-            (noise / total, trivial / total, major / total), danger, tuple(scores[_KINDS : _KINDS + _DOMAINS]), parts
+            (noise / total, trivial / total, major / total), danger, parts, areas, scale, self._area_bias
         )
+
+
+def _split(row: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """A row in file order (kinds, areas, danger) as (kinds and danger, areas)."""
+    return (*row[:_KINDS], row[-1]), row[_KINDS : _KINDS + _DOMAINS]
 
 
 def _number(text: str, path: Path, line: int) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nlp.classifier import DEFAULT_MODEL, RuleClassifier, load_classifier
 from nlp.decision import Domain, Kind
@@ -163,3 +165,23 @@ def test_summing_weights_per_token_changes_nothing(learned: RuleClassifier) -> N
         assert fast.kind == pytest.approx(slow.kind, abs=1e-12)
         assert fast.domain == pytest.approx(slow.domain, abs=1e-12)
         assert fast.danger == pytest.approx(slow.danger, abs=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("甲乙丙丁戊"), st.floats(min_value=-3, max_value=3).map(lambda w: round(w, 1))),
+        max_size=8,
+    ),
+    st.integers(min_value=1, max_value=3),
+)
+def test_strongest_parts_are_the_best_distinct_labels(parts: list[tuple[str, float]], count: int) -> None:
+    from nlp.model import Prediction
+
+    prediction = Prediction((1.0, 0.0, 0.0), 0.0, tuple((label, (w, 0.0, 0.0, 0.0)) for label, w in parts), (), 1.0, ())
+    best: dict[str, float] = {}
+    for label, weight in parts:
+        if weight > 0 and weight > best.get(label, 0.0):
+            best[label] = weight
+    expected = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:count]
+    assert prediction.strongest(0, count) == expected
