@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-FEATURE_VERSION = "features-3"
+FEATURE_VERSION = "features-4"
 QUESTION = "q:?"
 
 

@@ -131,7 +131,8 @@ _TokenEntry = tuple[
     int,
     str,
     str,
-    dict[str, tuple[tuple[float, ...] | None, tuple[float, ...]]],  # the same summed with a pair, by character before
+    # the same summed with a pair, by the character before, and whether the pair is known
+    dict[str, tuple[tuple[float, ...] | None, tuple[float, ...], int]],
 ]
 _PAIRS_PER_TOKEN = 512
 
@@ -184,7 +185,7 @@ class LearnedModel:
             if split is not None:
                 parts.append((display(feature), split[0]))
                 areas.append(split[1])
-        return self._finish(tuple(parts), tuple(areas), len(features))
+        return self._finish(tuple(parts), tuple(areas), len(parts))
 
     def predict_tokens(self, normalised: str, tokens: list[str]) -> Prediction:
         """The same as ``predict(extract(normalised, tokens))``, with each token's weights summed once (and
@@ -209,39 +210,38 @@ class LearnedModel:
                     last = ""
                 position += len(token)
             if last and first:
-                count += 1
                 with_pair = joined.get(last)
                 if with_pair is None:
                     with_pair = self._join(entry, last)
-                core, area = with_pair
+                core, area, known_pair = with_pair
+                count += known_pair
             if core is not None:
                 parts.append((token, core))
                 areas.append(area)
             last = end
         if "?" in normalised:
-            count += 1
             split = self._split.get(QUESTION)
             if split is not None:
+                count += 1
                 parts.append(("?", split[0]))
                 areas.append(split[1])
         return self._finish(tuple(parts), tuple(areas), count)
 
     def _token_entry(self, token: str) -> _TokenEntry:
-        features = token_features(token)
-        rows = [row for f in features if (row := self._table.get(f)) is not None]
+        rows = [row for f in token_features(token) if (row := self._table.get(f)) is not None]
         first = token[0] if is_han(token[0]) else ""
         end = token[-1] if is_han(token[-1]) else ""
         core: tuple[float, ...] | None = None
         area: tuple[float, ...] = ()
         if rows:
             core, area = _split(tuple(map(sum, zip(*rows, strict=True))))
-        entry: _TokenEntry = (core, area, len(features), first, end, {})
+        entry: _TokenEntry = (core, area, len(rows), first, end, {})
         if len(self._tokens) >= _TOKEN_CACHE_LIMIT:
             self._tokens.clear()
         self._tokens[token] = entry
         return entry
 
-    def _join(self, entry: _TokenEntry, last: str) -> tuple[tuple[float, ...] | None, tuple[float, ...]]:
+    def _join(self, entry: _TokenEntry, last: str) -> tuple[tuple[float, ...] | None, tuple[float, ...], int]:
         """A token's weights plus those of the pair its first character makes with ``last``."""
         core, area, _, first, _, joined = entry
         pair = self._split.get("c:" + last + first)
@@ -253,8 +253,8 @@ class LearnedModel:
                 area = tuple(a + b for a, b in zip(area, pair[1], strict=True))
         if len(joined) >= _PAIRS_PER_TOKEN:
             joined.clear()
-        joined[last] = (core, area)
-        return core, area
+        joined[last] = result = (core, area, int(pair is not None))
+        return result
 
     def _finish(
         self, parts: tuple[tuple[str, tuple[float, ...]], ...], areas: tuple[tuple[float, ...], ...], count: int
@@ -397,9 +397,7 @@ def build_model(bias: list[float], rows: dict[str, list[float]], path: Path) -> 
     """A model straight from fitted weights, rounded exactly as the file rounds them (cross-validation)."""
     table: dict[str, tuple[float, ...]] = {}
     for feature in sorted(rows):
-        weights = tuple(float(format_weight(w)) for w in rows[feature])
-        if any(weights):
-            table[feature] = weights
+        table[feature] = tuple(float(format_weight(w)) for w in rows[feature])
     header = {"fingerprint": ["-"], "format": [str(FORMAT_VERSION)]}
     return LearnedModel(path, header, [], {}, tuple(float(format_weight(b)) for b in bias), table)
 
@@ -418,10 +416,8 @@ def format_model(
     out.append("\t".join(("columns", *COLUMNS)))
     out.append("\t".join(("bias", *(format_weight(b) for b in bias))))
     kept: list[str] = []
-    for feature in sorted(rows):
-        weights = [format_weight(w) for w in rows[feature]]
-        if any(w != "0" for w in weights):
-            kept.append("\t".join((feature, *weights)))
+    for feature in sorted(rows):  # every feature, even one whose weights round to 0: it counts in the scale
+        kept.append("\t".join((feature, *(format_weight(w) for w in rows[feature]))))
     out.append(f"rows\t{len(kept)}")
     out += kept
     return "\n".join(out) + "\n"

@@ -95,9 +95,11 @@ def fit(
     cols: list[int] = []
     indptr = [0]
     for message in features:
-        # the same scale inference uses: every occurrence of every feature counts, known or not
-        scale = 1.0 / math.sqrt(len(message)) if message else 0.0
+        # the same scale inference uses: every occurrence of a feature the model knows counts (words it has
+        # never seen, such as place names, do not dilute the evidence of those it has)
         occurrences = Counter(index[f] for f in message if f in index)
+        known = sum(occurrences.values())
+        scale = 1.0 / math.sqrt(known) if known else 0.0
         for column in sorted(occurrences):
             cols.append(column)
             data.append(scale * occurrences[column])
