@@ -37,8 +37,9 @@ _FORCING_SIGNALS = frozenset(("resolved", "notice", "ad", "forward", "poll"))
 
 @dataclass(frozen=True, slots=True)
 class BlendSettings:
-    """Every value is the choice of ``nlp.crossval.choose`` on the four blind rounds, with the rules as they
-    stood before each round was tuned in (``python -m bench.honest_crossval``; docs/classifier.md)."""
+    """The choice of ``nlp.crossval.choose`` on the four blind rounds, with the rules as they stood before
+    each round was tuned in (``python -m bench.honest_crossval``; how, and how close today's choice is, in
+    docs/classifier.md)."""
 
     rule_weight: float = 0.3  # the rules' share of the kind probabilities when a kind rule voted
     silent_weight: float = 0.0  # ...when none did: a message no rule knows is the model's to read
