@@ -39,6 +39,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.classifier_bench
 	$(BIN)/python -m bench.bench_sweep
 	$(BIN)/python -m bench.bench_digest
+	$(BIN)/python -m bench.bench_desk
+	$(BIN)/python -m bench.bench_council
+	$(BIN)/python -m bench.bench_checks
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 -o requirements.lock

@@ -208,9 +208,7 @@ def training(cache_dir: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--cache-dir", type=Path, default=ROOT / ".cache" / "linli")
     parser.add_argument("--train", action="store_true", help="also time training (needs the train extra)")

@@ -44,6 +44,8 @@ class OutboxDispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self.sent = 0
         self.failed = 0
+        self.after_id: int | None = None
+        """Send only items written after this one (``linli replay``: what its own messages caused)."""
 
     def nudge(self) -> None:
         for event in self._wake.values():
@@ -62,7 +64,7 @@ class OutboxDispatcher:
         while True:
             clock = now or datetime.now(UTC)
             async with self.sessions() as session:
-                due = await OutboxRepo(session).due(clock, limit=50, platforms=platforms)
+                due = await OutboxRepo(session).due(clock, limit=50, platforms=platforms, after_id=self.after_id)
             if not due:
                 return sent
             for item in due:
@@ -74,33 +76,45 @@ class OutboxDispatcher:
                 return 0
         try:
             await self.adapters[item.platform].send(to_message(item))
+        except SendError as exc:
+            if exc.deferred:
+                # Never tried: the platform's budget is spent. Back in the queue, no attempt counted.
+                retry_at = (now or datetime.now(UTC)) + timedelta(seconds=float(exc.retry_after or 1.0))
+                async with self.sessions.begin() as session:
+                    await OutboxRepo(session).defer(item.id, not_before=retry_at)
+                log.info("outbox #%d (%s) deferred to %s: %s", item.id, item.platform, retry_at.isoformat(), exc)
+                return 0
+            return await self._failed(item, exc, now)
         except Exception as exc:
-            known = isinstance(exc, SendError)
-            give_up = item.attempts + 1 >= MAX_ATTEMPTS or not known or bool(getattr(exc, "permanent", False))
-            delay = backoff(item.attempts)
-            hint = getattr(exc, "retry_after", None) if known else None
-            if hint is not None:
-                delay = max(delay, timedelta(seconds=float(hint)))
-            retry_at = (now or datetime.now(UTC)) + delay
-            async with self.sessions.begin() as session:
-                await OutboxRepo(session).mark_retry(item.id, error=repr(exc), not_before=retry_at, give_up=give_up)
-            self.failed += 1
-            log.warning(
-                "sending outbox #%d (%s %s) failed (attempt %d)%s: %s",
-                item.id,
-                item.platform,
-                item.kind,
-                item.attempts + 1,
-                "; giving up" if give_up else f"; retry at {retry_at.isoformat()}",
-                exc,
-            )
-            return 0
+            return await self._failed(item, exc, now)
         async with self.sessions.begin() as session:
             await OutboxRepo(session).mark_sent(item.id, now or datetime.now(UTC))
         self.sent += 1
         if self.observer is not None:
             self.observer(item)
         return 1
+
+    async def _failed(self, item: OutboxItem, exc: Exception, now: datetime | None) -> int:
+        known = isinstance(exc, SendError)
+        give_up = item.attempts + 1 >= MAX_ATTEMPTS or not known or bool(getattr(exc, "permanent", False))
+        delay = backoff(item.attempts)
+        hint = getattr(exc, "retry_after", None) if known else None
+        if hint is not None:
+            delay = max(delay, timedelta(seconds=float(hint)))
+        retry_at = (now or datetime.now(UTC)) + delay
+        async with self.sessions.begin() as session:
+            await OutboxRepo(session).mark_retry(item.id, error=repr(exc), not_before=retry_at, give_up=give_up)
+        self.failed += 1
+        log.warning(
+            "sending outbox #%d (%s %s) failed (attempt %d)%s: %s",
+            item.id,
+            item.platform,
+            item.kind,
+            item.attempts + 1,
+            "; giving up" if give_up else f"; retry at {retry_at.isoformat()}",
+            exc,
+        )
+        return 0
 
     def start(self) -> None:
         for platform in self.adapters:

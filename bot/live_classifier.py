@@ -76,6 +76,7 @@ class LiveClassifier:
         self._current = _build(settings, self._stamp, self._model_stamp)
         self.loaded_at = datetime.now(UTC)
         self.last_error: str | None = None
+        self._reloading = asyncio.Lock()
 
     def classify(self, text: str) -> Decision:
         return self._current.classify(text)
@@ -130,7 +131,10 @@ class LiveClassifier:
         return True
 
     async def reload_async(self) -> bool:
-        return await asyncio.to_thread(self.reload)
+        """``reload`` off the event loop, one at a time: the file watch and SIGHUP may ask together, and the
+        later one must read the file after the earlier one is done with it (not race it to ``last_error``)."""
+        async with self._reloading:
+            return await asyncio.to_thread(self.reload)
 
     async def watch(self, every_seconds: float = 2.0) -> None:
         while True:

@@ -23,6 +23,8 @@ class Platform(StrEnum):
     CONSOLE = "console"
     WECHATY = "wechaty"
     WECOM = "wecom"
+    OPEN311 = "open311"
+    """Reports submitted by other systems through /open311/v2; answered by polling, not pushed."""
 
 
 DIRECT_CHAT = "dm"
@@ -99,3 +101,8 @@ bookkeeping: a held reminder is withdrawn by topic when the ticket moves on firs
 ``hold``: whether the quiet hours may hold it until morning. Answers to the person who just wrote and
 anything urgent are never held; notices, reminders, digests that can wait are.
 """
+
+
+class NotStored(Exception):
+    """The core could not store an inbound message (its database is unreachable): the adapter must not
+    acknowledge it and should offer it again later."""

@@ -17,11 +17,14 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.message import DirectMessage, OutgoingMessage, Say, SendImage, Topic
+from bot.texts.names import mask_personal
 from config.schedule import QuietHours
 from config.settings import Settings
 from storage.models import OutboxItem, OutboxStatus
 
 OUTBOX = cast(Table, OutboxItem.__table__)
+URGENT, PRESSING = 2, 1
+"""Outbox priorities: what is due leaves highest first (``OutboxRepo.due``)."""
 
 
 def to_message(item: OutboxItem) -> OutgoingMessage:
@@ -48,10 +51,27 @@ class Outbox:
         """When ``message`` goes out if emitted at ``now``: at once, or when the quiet hours end if it may wait."""
         return self.quiet.release_at(now, self.tz) if message.hold else now
 
+    @staticmethod
+    def priority(message: OutgoingMessage, urgent: bool) -> int:
+        """2: about an urgent or ``check`` message; 1: a notice that may not wait (only urgent tickets'
+        notices, reminders and escalations are never held); 0: everything else."""
+        if urgent:
+            return URGENT
+        if not message.hold and message.topic in (Topic.NOTICE, Topic.REMIND, Topic.ESCALATE):
+            return PRESSING
+        return 0
+
     def row(
-        self, message: OutgoingMessage, *, now: datetime, ticket_id: int | None, in_reply_to: str | None
+        self,
+        message: OutgoingMessage,
+        *,
+        now: datetime,
+        ticket_id: int | None,
+        in_reply_to: str | None,
+        urgent: bool = False,
     ) -> dict[str, Any]:
         values: dict[str, Any] = {
+            "priority": self.priority(message, urgent),
             "created_at": now,
             "not_before": self.send_at(message, now),
             "platform": message.platform,
@@ -70,7 +90,8 @@ class Outbox:
         if isinstance(message, Say):
             values.update(chat_id=message.chat_id, text=message.text, mentions=list(message.mentions))
         elif isinstance(message, DirectMessage):
-            values.update(recipient=message.to, text=message.text)
+            # A direct message goes to someone on the grid, not to the group the number was posted in.
+            values.update(recipient=message.to, text=mask_personal(message.text))
         elif isinstance(message, SendImage):
             values.update(chat_id=message.chat_id, image_path=message.path, text=message.caption)
         return values
@@ -83,14 +104,16 @@ class Outbox:
         now: datetime,
         ticket_id: int | None = None,
         in_reply_to: str | None = None,
+        urgent: bool = False,
     ) -> list[int]:
         """Write ``messages`` to the outbox in ``session``'s transaction; their row ids, in order.
 
-        ``ticket_id`` is the ticket for messages that do not name one; ``in_reply_to`` the inbound message id.
+        ``ticket_id`` is the ticket for messages that do not name one; ``in_reply_to`` the inbound message id;
+        ``urgent``: they answer an urgent or ``check`` message, so they leave before everything else.
         """
         if not messages:
             return []
-        rows = [self.row(m, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to) for m in messages]
+        rows = [self.row(m, now=now, ticket_id=ticket_id, in_reply_to=in_reply_to, urgent=urgent) for m in messages]
         # Core, not the ORM's bulk insert: no ORM objects, and one INSERT ... RETURNING per batch of rows.
         statement = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
         result = await session.execute(statement, rows)

@@ -13,13 +13,15 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from bot.context import Context
-from bot.message import IncomingMessage
+from bot.flood import ReplyGuard
+from bot.message import IncomingMessage, NotStored
 from bot.outbox import Outbox
 from bot.router import Router, dispatch
 from config.settings import Settings
@@ -30,6 +32,7 @@ from storage.models import Message
 from storage.org_repo import OrgRepo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NOISE = Decision(Kind.NOISE, False, Domain.OTHER, 1.0, ("pipeline:no-text",))
@@ -102,6 +105,7 @@ class Pipeline:
         self.routers = list(routers)
         self.on_commit = on_commit
         self.outbox = Outbox.of(settings)
+        self.guard = ReplyGuard(settings.flood)
         self._lock = asyncio.Lock()
 
     async def feed(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
@@ -113,20 +117,27 @@ class Pipeline:
         async with self._lock:
             try:
                 result = await self._patiently(lambda: self._process(msg, truncated, now))
-            except IntegrityError:
-                log.info("duplicate message %s:%s ignored", msg.platform, msg.message_id)
-                return FeedResult(stored=False, duplicate=True)
             except Exception as exc:
                 if database_unreachable(exc):
                     log.error("database unreachable; message %s:%s not stored", msg.platform, msg.message_id)
-                    raise
+                    raise NotStored(f"{msg.platform}:{msg.message_id}: the database is unreachable") from exc
+                # Only the message's own unique key makes it a duplicate (another process stored it first);
+                # any other integrity error is a handler's failure like any other.
+                if isinstance(exc, IntegrityError) and await self._patiently(lambda: self._exists(msg)):
+                    log.info("duplicate message %s:%s ignored", msg.platform, msg.message_id)
+                    return FeedResult(stored=False, duplicate=True)
                 log.exception("handling %s:%s failed; storing the message alone", msg.platform, msg.message_id)
-                result = await self._patiently(lambda: self._store_only(msg, truncated))
+                try:
+                    result = await self._patiently(lambda: self._store_only(msg, truncated))
+                except Exception as again:
+                    if database_unreachable(again):
+                        raise NotStored(f"{msg.platform}:{msg.message_id}: the database is unreachable") from again
+                    raise
         if result.outbox_ids and self.on_commit is not None:
             self.on_commit()
         return result
 
-    async def _patiently(self, attempt: Callable[[], Awaitable[FeedResult]]) -> FeedResult:
+    async def _patiently(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` again while the database is unreachable, for up to ``database_retry_seconds``."""
         async for retry in AsyncRetrying(
             retry=retry_if_exception(database_unreachable),
@@ -142,6 +153,10 @@ class Pipeline:
             with retry:
                 return await attempt()
         raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    async def _exists(self, msg: IncomingMessage) -> bool:
+        async with self.sessions() as session:
+            return await MessageRepo(session).exists(msg.platform, msg.message_id)
 
     async def _store_only(self, msg: IncomingMessage, truncated: bool) -> FeedResult:
         try:
@@ -202,10 +217,20 @@ class Pipeline:
                 sender=sender,
                 command=parse_command(msg.text) if msg.content_type == "text" else None,
             )
-            replies = await dispatch(self.routers, msg, ctx) or []
+            replies = self.guard.screen(msg, decision, await dispatch(self.routers, msg, ctx) or [], now)
+            unknown_group = not msg.is_direct and (ctx.group is None or ctx.group.unit_id is None)
+            if unknown_group and not self.settings.retention.keep_unknown_group_text:
+                row.text = ""  # chatter from a group the org does not know is not kept in full
             await session.flush()
             ticket_id = row.ticket_id
-            ids = await self.outbox.emit(session, replies, now=now, ticket_id=ticket_id, in_reply_to=msg.message_id)
+            ids = await self.outbox.emit(
+                session,
+                replies,
+                now=now,
+                ticket_id=ticket_id,
+                in_reply_to=msg.message_id,
+                urgent=decision.urgent or decision.check,
+            )
             return FeedResult(
                 stored=True,
                 outbox_ids=tuple(ids),

@@ -1,7 +1,8 @@
 """Reading and validating an organisation file (YAML) with line numbers for every error.
 
 The file describes one or more communities as a tree of units of any depth (社区 -> 小区 -> 楼栋, or
-more levels), the people who serve them and the chat groups bound to them. See docs/org.md.
+more levels), the people who serve them, the chat groups bound to them and, optionally, the households
+living in them (for household votes). See docs/org.md.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ from typing import Any
 
 import yaml
 
+from config.rooms import floor_rooms, room_key
+
 ROLES = ("resident", "building_leader", "branch_secretary", "committee")
 PLATFORMS = ("sim", "console", "wechaty", "wecom")
 LEADER_ROLES = ("building_leader", "branch_secretary", "committee")
+COUNCIL_ROLES = ("party_meeting", "representatives")
+"""Roles on the 党群议事会 the org may give anyone: who records the 党员大会 and the 居民代表会议."""
+MAX_FLOORS, MAX_PER_FLOOR = 99, 20
 
 
 class OrgFileError(Exception):
@@ -48,6 +54,23 @@ class PersonSpec:
     phone: str | None
     platform_ids: dict[str, str]
     line: int
+    household: str | None = None
+    council_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HouseholdSpec:
+    """One household: a room of a unit (building), owner-occupied or not, and the people living there."""
+
+    unit_id: str
+    room: str
+    owner: bool
+    members: tuple[str, ...]
+    line: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.unit_id}:{self.room}"
 
 
 @dataclass(frozen=True)
@@ -77,6 +100,7 @@ class OrgSpec:
     people: list[PersonSpec] = field(default_factory=list)
     groups: list[GroupSpec] = field(default_factory=list)
     co_units: list[CoUnitSpec] = field(default_factory=list)
+    households: list[HouseholdSpec] = field(default_factory=list)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -201,6 +225,12 @@ def _build(reader: _Reader, raw: dict[str, Any]) -> OrgSpec:
             identities[key] = person_id
             ids[platform] = str(value)
         phone = reader.text(node, "phone", required=False)
+        household = reader.text(node, "household", required=False)
+        if household is not None and len(household) > 64:
+            raise reader.error(node, f"the household of '{person_id}' is longer than 64 characters")
+        council_roles = node.get("council_roles") or []
+        if not isinstance(council_roles, list) or any(r not in COUNCIL_ROLES for r in council_roles):
+            raise reader.error(node, f"'council_roles' must list some of {', '.join(COUNCIL_ROLES)}")
         people[person_id] = PersonSpec(
             id=person_id,
             name=reader.text(node, "name") or person_id,
@@ -209,6 +239,8 @@ def _build(reader: _Reader, raw: dict[str, Any]) -> OrgSpec:
             phone=phone,
             platform_ids=ids,
             line=node["__line__"],
+            household=household or None,
+            council_roles=tuple(dict.fromkeys(str(r) for r in council_roles)),
         )
     spec.people = list(people.values())
 
@@ -256,4 +288,58 @@ def _build(reader: _Reader, raw: dict[str, Any]) -> OrgSpec:
         spec.co_units.append(
             CoUnitSpec(co_id, reader.text(node, "name") or co_id, community_id, contact, resources, node["__line__"])
         )
+    spec.households = _households(reader, raw, units, people)
     return spec
+
+
+def _count(reader: _Reader, node: dict[str, Any], key: str, highest: int) -> int:
+    value = node.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= highest:
+        raise reader.error(node, f"'{key}' must be a whole number from 1 to {highest}")
+    return value
+
+
+def _households(
+    reader: _Reader, raw: dict[str, Any], units: dict[str, UnitSpec], people: dict[str, PersonSpec]
+) -> list[HouseholdSpec]:
+    """``households``: rooms of a unit, one at a time (``room``), as a list (``rooms``) or by floors
+    (``floors`` × ``per_floor``). A later entry for a room already listed replaces it."""
+    found: dict[str, HouseholdSpec] = {}
+    member_of: dict[str, str] = {}
+    for node in reader.items(raw, "households"):
+        unit_id = reader.text(node, "unit") or ""
+        if unit_id not in units:
+            raise reader.error(node, f"households of unknown unit '{unit_id}'")
+        shapes = [key for key in ("room", "rooms", "floors") if key in node]
+        if len(shapes) != 1:
+            raise reader.error(node, "give exactly one of 'room', 'rooms' or 'floors' (with 'per_floor')")
+        owner = node.get("owner", True)
+        if not isinstance(owner, bool):
+            raise reader.error(node, "'owner' must be true (业主) or false (租户)")
+        if shapes[0] == "floors":
+            floors = _count(reader, node, "floors", MAX_FLOORS)
+            written = floor_rooms(floors, _count(reader, node, "per_floor", MAX_PER_FLOOR))
+        elif shapes[0] == "rooms":
+            listed = node.get("rooms")
+            if not isinstance(listed, list) or not listed:
+                raise reader.error(node, "'rooms' must be a non-empty list of room numbers")
+            written = [str(r) for r in listed]
+        else:
+            written = [reader.text(node, "room") or ""]
+        members = node.get("members") or []
+        if not isinstance(members, list) or (members and len(written) != 1):
+            raise reader.error(node, "'members' lists the person ids of one household (give it with 'room')")
+        for member in members:
+            if member not in people:
+                raise reader.error(node, f"household member '{member}' is not in 'people'")
+        for text in written:
+            room = room_key(text)
+            if room is None:
+                raise reader.error(node, f"'{text}' is not a room number such as 1502 or 2单元1502")
+            household = HouseholdSpec(unit_id, room, owner, tuple(str(m) for m in members), node["__line__"])
+            for member in household.members:
+                if member_of.get(member, household.id) != household.id:
+                    raise reader.error(node, f"'{member}' already lives in household {member_of[member]}")
+                member_of[member] = household.id
+            found[household.id] = household
+    return list(found.values())

@@ -183,8 +183,19 @@ class DigestSettings(BaseModel):
     cron: Cron = "0 9 * * 1"
     """When the weekly digest for the ISO week just ended goes out (default: Monday 09:00)."""
     out_dir: Path = Path(".cache/linli/digests")
-    committee_chats: list[str] = Field(default_factory=list)
-    """Group chats of the committee as ``platform:chat_id``; the full digest and its charts go there too."""
+    committee_chats: dict[str, list[str]] | list[str] = Field(default_factory=dict)
+    """Each community's committee group chats as ``platform:chat_id``, by community id; its full digest, its
+    charts and its council agenda go there too, and nowhere else. A plain list (the old form) says nothing
+    about whose chats they are: it is used only while the org has a single community."""
+
+    @field_validator("committee_chats")
+    @classmethod
+    def _chat_specs(cls, value: dict[str, list[str]] | list[str]) -> dict[str, list[str]] | list[str]:
+        for spec in value if isinstance(value, list) else [c for chats in value.values() for c in chats]:
+            platform, sep, chat_id = spec.partition(":")
+            if not (platform and sep and chat_id):
+                raise ValueError(f"{spec!r} is not platform:chat_id")
+        return value
 
     @field_validator("cron")
     @classmethod
@@ -207,6 +218,17 @@ class CouncilSettings(BaseModel):
         return _check_cron(value)
 
 
+class CheckSettings(BaseModel):
+    """The check tier: how long the accountable leader has to answer 确认紧急 or 不紧急."""
+
+    model_config = {"extra": "forbid"}
+
+    answer_within: Duration = timedelta(minutes=10)
+    """No answer by then counts as urgent: the whole grid is told."""
+    sweep_seconds: int = Field(default=30, ge=5, le=600)
+    """How often the unanswered checks are looked for (the timeout fires up to this much late)."""
+
+
 class ScheduleSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -220,6 +242,7 @@ class ScheduleSettings(BaseModel):
     escalation: EscalationPolicy = EscalationPolicy()
     digest: DigestSettings = DigestSettings()
     council: CouncilSettings = CouncilSettings()
+    check: CheckSettings = CheckSettings()
 
     @field_validator("sla")
     @classmethod

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,7 +19,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from config.schedule import ScheduleSettings
+from config.council import CouncilConfig
+from config.schedule import ScheduleSettings, cron_trigger
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG_FILE = "linli.yaml"
@@ -32,6 +33,41 @@ class SettingsError(Exception):
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    trust_forwarded: bool = False
+    """Behind a reverse proxy on this machine: take the scheme and client address from its
+    X-Forwarded-Proto and X-Forwarded-For headers (only when the peer is a loopback address)."""
+
+
+class DeskSettings(BaseModel):
+    """The staff desk: dashboard logins and sessions (docs/desk.md)."""
+
+    enabled: bool = True
+    session_hours: float = Field(default=12, gt=0)
+    """A session ends this long after login, however busy."""
+    idle_minutes: float = Field(default=60, gt=0)
+    """A session ends after this long without a request."""
+    login_attempts: int = Field(default=5, gt=0)
+    """Failed logins allowed per user name, and four times as many per client address, within the window."""
+    login_window_minutes: float = Field(default=15, gt=0)
+    chart_weeks: int = Field(default=12, ge=2, le=104)
+    """How many weeks the dashboard's charts look back."""
+
+
+class Open311Settings(BaseModel):
+    """Open311 GeoReport v2 at /open311/v2 (docs/desk.md); api_key is a token from ``linli users token``."""
+
+    enabled: bool = True
+    public_reads: bool = False
+    """Serve GET requests without an api_key (descriptions masked, no reporters); off: every call needs a key."""
+    max_results: int = Field(default=1000, gt=0)
+    default_days: int = Field(default=90, gt=0)
+
+
+class AdminSettings(BaseModel):
+    """A second listener for operators: /healthz with every detail. Off unless ``port`` is set."""
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)
 
 
 class RateLimit(BaseModel):
@@ -56,6 +92,16 @@ class WechatySettings(BaseModel):
     """start() fails with AdapterStartError if the account has not logged in by then."""
     send_wait_seconds: float = Field(default=10.0, ge=0)
     """How long a send waits for a lost connection to come back before raising SendError."""
+    max_send_wait_seconds: float = Field(default=5.0, ge=0)
+    """How long a send waits for its room's or the account's pacing before it goes back to the outbox
+    (retried when the slot comes, others sent meanwhile): one busy room never holds up every room."""
+    inbox_size: int = Field(default=10_000, gt=0)
+    """Message ids waiting to be read and stored; beyond this the puppet's new ones are refused and logged
+    (memory stays bounded under a flood)."""
+    store_retry_seconds: float = Field(default=30.0, gt=0)
+    """A message the core could not store (database away) is offered again, backing off up to this delay."""
+    stop_drain_seconds: float = Field(default=15.0, ge=0)
+    """On stop, how long the messages already taken from the puppet may take to be stored."""
     forward_content_types: list[str] = Field(default_factory=lambda: ["text", "image", "voice"])
     """Kinds of inbound message handed to the core; others (stickers, video, files, links…) are logged
     and dropped. Images and voice arrive with empty text and that content_type: the core attaches a
@@ -116,6 +162,10 @@ class WeComSettings(BaseModel):
     # inbound
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     dedupe_size: int = Field(default=4096, gt=0)
+    callback_window_seconds: float = Field(default=300, gt=0)
+    """A callback whose signed timestamp is further than this from linli's clock is refused (403)."""
+    callback_store_seconds: float = Field(default=4.0, gt=0, lt=5)
+    """How long a callback waits for its message to be stored before answering 503 (WeCom waits 5 s)."""
 
     @property
     def app_enabled(self) -> bool:
@@ -160,6 +210,8 @@ class EmergencySettings(BaseModel):
     medical: str = "120"
     police: str = "110"
     gas: str = "96777"
+    lift: str = "96333"
+    """The lift emergency line (电梯应急处置), given only when a lift is involved."""
     duty_phone: str = "0757-8888 0000"
 
 
@@ -168,7 +220,40 @@ class TicketSettings(BaseModel):
     merge_similarity: float = Field(default=0.4, gt=0, le=1)
     major_after_households: int = Field(default=3, ge=2)
     auto_close_hours: float = Field(default=72, gt=0)
+    ratings_to_close: float = Field(default=0.5, gt=0, le=1)
+    """A ticket several households reported closes when good ratings (3 or more) come from at least this
+    share of them; one bad rating reopens it; nobody objecting closes it after ``auto_close_hours``."""
     photo_window_minutes: float = Field(default=10, gt=0)
+
+
+class FloodSettings(BaseModel):
+    """Limits on what linli answers one sender and one chat (urgent and ``check`` messages are never limited)."""
+
+    enabled: bool = True
+    per_sender_per_minute: int = Field(default=6, gt=0)
+    per_sender_per_hour: int = Field(default=60, gt=0)
+    per_chat_per_minute: int = Field(default=20, gt=0)
+    repeat_seconds: float = Field(default=300, gt=0)
+    """An answer identical to one the sender got this recently is collapsed into one short notice."""
+    max_keys: int = Field(default=20_000, gt=0)
+    """Senders, chats and answers remembered per process (least recently used forgotten first)."""
+
+
+class RetentionSettings(BaseModel):
+    """How long raw messages are kept (the retention job, daily); tickets keep their history regardless."""
+
+    messages_days: int = Field(default=180, ge=1)
+    """Messages older than this are deleted; those behind a ticket keep only the link (no text, no name)."""
+    keep_unknown_group_text: bool = False
+    """Chatter from groups the org does not know is stored without its text unless this is on."""
+    cron: str = "30 3 * * *"
+    """When the retention job runs (default: 03:30 every day)."""
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        cron_trigger(value, "Asia/Shanghai")
+        return value
 
 
 class PointRules(BaseModel):
@@ -193,13 +278,20 @@ class Settings(BaseSettings):
     database_retry_seconds: float = Field(default=120, ge=0)
     """How long an inbound message waits for a database that has gone away before it is given up."""
     http: HttpSettings = HttpSettings()
+    admin: AdminSettings = AdminSettings()
+    desk: DeskSettings = DeskSettings()
+    open311: Open311Settings = Open311Settings()
     wechaty: WechatySettings = WechatySettings()
     wecom: WeComSettings = WeComSettings()
     nlp: NlpSettings = NlpSettings()
     emergency: EmergencySettings = EmergencySettings()
     tickets: TicketSettings = TicketSettings()
     points: PointRules = PointRules()
+    flood: FloodSettings = FloodSettings()
+    retention: RetentionSettings = RetentionSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    council: CouncilConfig = CouncilConfig()
+    """The council's steps, household votes, the 楼长信箱 and monthly needs (docs/council.md)."""
 
     @classmethod
     def settings_customise_sources(

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import admin_commands, leader_commands, media, points, reports, resident_commands
+from handlers import (
+    admin_commands,
+    corrections,
+    council_commands,
+    leader_commands,
+    media,
+    needs,
+    points,
+    reports,
+    resident_commands,
+    suggestions,
+)
 
 ROUTERS: tuple[Router, ...] = (
     media.router,
     leader_commands.router,
+    corrections.router,
     resident_commands.router,
     points.router,
+    council_commands.router,
+    suggestions.router,
     admin_commands.router,
+    needs.router,
     reports.router,
 )

@@ -9,6 +9,7 @@ from bot.message import IncomingMessage
 from bot.router import Reply, Router
 from bot.texts import chat as texts
 from handlers.common import answer
+from handlers.council_grid import on_council
 from nlp.command import Audience, Verb
 from storage.models import Role, Unit
 
@@ -32,6 +33,8 @@ async def handle_help(msg: IncomingMessage, ctx: Context) -> Reply:
         audiences.append(Audience.GRID)
     if ctx.sender is not None and ctx.sender.role == Role.COMMITTEE:
         audiences.append(Audience.COMMITTEE)
+    if await on_council(ctx, ctx.sender):
+        audiences.append(Audience.COUNCIL)
     return [answer(msg, texts.help_text(audiences))]
 
 

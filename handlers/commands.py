@@ -15,9 +15,10 @@ from bot.context import Context
 from bot.message import IncomingMessage, OutgoingMessage
 from bot.router import Handler, Reply, Router
 from bot.texts import chat as texts
+from bot.texts import council as council_texts
 from bot.texts.names import state_title
 from handlers.common import answer, find_ticket, in_ticket_group
-from handlers.lifecycle import IllegalTransition, Outcome, is_reporter, standing
+from handlers.lifecycle import AwaitingCouncil, IllegalTransition, Outcome, is_reporter, standing
 from nlp.command import Verb
 from storage.models import Ticket
 
@@ -47,8 +48,9 @@ async def _reported_or_manages(msg: IncomingMessage, ctx: Context, ticket: Ticke
 
 MANAGER = Permission(_manages, texts.not_allowed)
 """The assignee, or someone serving a unit above the ticket's."""
-REPORTER = Permission(_reported, lambda ticket_id, verb: texts.not_yours(ticket_id))
-"""Someone who reported the ticket."""
+REPORTER = Permission(_reported, lambda ticket_id, verb: texts.not_found(ticket_id))
+"""Someone who reported the ticket; anyone else is not told the ticket exists (the same answer as for a
+number that does not exist, so numbers cannot be probed)."""
 REPORTER_OR_MANAGER = Permission(_reported_or_manages, lambda ticket_id, verb: texts.not_found(ticket_id))
 """Either; anyone else is not told the ticket exists."""
 
@@ -59,8 +61,11 @@ def refuse(msg: IncomingMessage, ctx: Context, text: str) -> Reply:
 
 
 def told(msg: IncomingMessage, ticket: Ticket, outcome: Outcome) -> Reply:
-    """An outcome announced in the ticket's group, and to the sender as well when they wrote from elsewhere."""
+    """An outcome announced in the ticket's group, and to the sender as well when they wrote from elsewhere
+    (only to the sender when it is not for the group)."""
     out: list[OutgoingMessage] = outcome.messages(ticket)
+    if not outcome.announce:
+        return [answer(msg, outcome.text), *out]
     if not in_ticket_group(msg, ticket):
         out.insert(1, answer(msg, outcome.text))
     return out
@@ -91,6 +96,8 @@ def ticket_command(
                 return refuse(msg, ctx, permission.refusal(ticket.id, verb.value))
             try:
                 return await handler(msg, ctx, ticket)
+            except AwaitingCouncil as exc:
+                return refuse(msg, ctx, council_texts.awaiting_council(exc.ticket_id))
             except IllegalTransition as exc:
                 return refuse(msg, ctx, texts.illegal(exc.ticket_id, state_title(exc.state), verb.value))
 

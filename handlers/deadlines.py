@@ -19,7 +19,7 @@ from when its people are told (after the quiet hours, if they hold the escalatio
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,9 +34,10 @@ from bot.texts import schedule as texts
 from config.schedule import DeadlinePolicy, ScheduleSettings
 from config.settings import Settings
 from handlers.escalation import escalation_step
-from handlers.lifecycle import Action, next_state
+from handlers.lifecycle import Action, may_wait, next_state
 from handlers.routing import address
 from handlers.worktime import WorkCalendar
+from storage.council_repo import CouncilRepo
 from storage.deadline_repo import DeadlineRepo, DueTicket, SweepWrites
 from storage.models import Person, TicketState
 from storage.org_repo import Grid
@@ -165,12 +166,29 @@ class Planner:
         self.grid = grid
         self.send_at = send_at
 
-    def plan(self, tickets: Sequence[DueTicket], entered: dict[int, datetime], held: dict[int, list[int]]) -> SweepPlan:
-        """``entered``: when each ticket entered its state; ``held``: its reminders the quiet hours hold."""
+    def plan(
+        self,
+        tickets: Sequence[DueTicket],
+        entered: dict[int, datetime],
+        held: dict[int, list[int]],
+        council: Collection[int] = (),
+    ) -> SweepPlan:
+        """``entered``: when each ticket entered its state; ``held``: its reminders the quiet hours hold;
+        ``council``: the tickets that wait for their council result (their deadlines stop)."""
         out = SweepPlan(tickets)
         for ticket in tickets:
-            self._advance(out, ticket, entered, held)
+            if ticket.id in council:
+                self._stop(out, ticket, held)
+            else:
+                self._advance(out, ticket, entered, held)
         return out
+
+    def _stop(self, out: SweepPlan, ticket: DueTicket, held: dict[int, list[int]]) -> None:
+        """A matter before the council follows the council's rhythm (docs/council.md), not the grid's deadlines:
+        no more reminders or escalations, and what the quiet hours still hold is taken back."""
+        self._withdraw(out, ticket, held)
+        ticket.sla_state = ticket.state
+        ticket.sla_due_at = ticket.sla_deadline_at = None
 
     def _escalation_target(self, ticket: DueTicket) -> tuple[int, list[Person]] | None:
         """(new level, people) one step up from where the ticket now stands, skipping empty levels."""
@@ -279,7 +297,7 @@ class Planner:
         text = texts.remind(
             ticket.id, stage, ticket.summary, self._group_name(ticket), local_deadline, overdue=step.overdue
         )
-        hold = not ticket.urgent
+        hold = may_wait(ticket)
         messages: list[OutgoingMessage] = []
         target = address(assignee, ticket.platform)
         if target is not None:
@@ -333,7 +351,7 @@ class Planner:
             if reach is not None:
                 messages.append(
                     DirectMessage(
-                        reach[0], reach[1], text, ticket=ticket.id, topic=Topic.ESCALATE, hold=not ticket.urgent
+                        reach[0], reach[1], text, ticket=ticket.id, topic=Topic.ESCALATE, hold=may_wait(ticket)
                     )
                 )
         status, go = self._emit(out, messages)
@@ -386,7 +404,8 @@ async def sweep_deadlines(ctx: JobContext) -> JobOutcome:
     planner = Planner(ctx.settings, ctx.now, await ctx.org.grid(), ctx.send_at)
     ids = [t.id for t in tickets]
     entered = await repo.state_entered([t.id for t in tickets if t.sla_state != t.state])
-    swept = planner.plan(tickets, entered, await repo.held(ids, Status.HELD))
+    council = await CouncilRepo(ctx.session).holding(ids)
+    swept = planner.plan(tickets, entered, await repo.held(ids, Status.HELD), council)
     withdrawn = await ctx.withdraw(list(swept.withdraw))
     await repo.write(swept.writes(withdrawn))
     if swept.actions:

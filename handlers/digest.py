@@ -27,8 +27,11 @@ from bot.message import DirectMessage, OutgoingMessage, Say, SendImage, Topic
 from bot.texts import digest as texts
 from config.schedule import DOMAINS
 from config.settings import Settings
+from handlers.council_digest import VoiceSummary, voice_summary
+from handlers.labels import Labels, confusions
 from handlers.routing import address
 from handlers.worktime import WorkCalendar
+from storage.correction_repo import CorrectionRepo
 from storage.job_repo import JobRepo
 from storage.models import ChatGroup, Person, PointEntry, Rating, Role, Ticket, Unit
 
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 PAGE = 5_000
 MAX_UNITS = 30
 """Units listed one by one in the committee's digest; the rest are counted."""
+MAX_CONFUSIONS = 5
+NOISE = "noise"
+"""Tickets the grid closed as 不是问题 are no tickets at all: out of every figure (docs/metrics.md)."""
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
 
@@ -128,6 +134,12 @@ class Digest:
     """(ticket id, summary, unit name) for the first overdue tickets, oldest first."""
     satisfaction: float | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
+    voice: VoiceSummary | None = None
+    """The week's suggestions and the month's needs (docs/council.md)."""
+    corrected: int = 0
+    """Tickets the grid corrected during the week."""
+    confusions: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """(what, from, to, how often), most common first: what the corrections say the classifier confused."""
 
     def figures(self) -> dict[str, Any]:
         """The figures object of ``linli digest --json`` (docs/metrics.md)."""
@@ -143,6 +155,11 @@ class Digest:
             "by_domain": dict(sorted(self.total.by_domain.items(), key=lambda kv: (-kv[1], kv[0]))),
             "satisfaction": self.satisfaction,
             "points": self.points,
+            **(self.voice.figures() if self.voice is not None else {}),
+            "corrections": {
+                "tickets": self.corrected,
+                "confusions": [{"what": w, "from": a, "to": b, "count": n} for w, a, b, n in self.confusions],
+            },
         }
 
 
@@ -189,6 +206,7 @@ async def compute(session: AsyncSession, settings: Settings, community_id: str, 
             Ticket.community_id == community_id,
             Ticket.opened_at >= week.start.astimezone(UTC),
             Ticket.opened_at < end,
+            Ticket.kind != NOISE,
         )
         .order_by(Ticket.opened_at, Ticket.id)
         .execution_options(yield_per=PAGE)
@@ -226,12 +244,14 @@ async def compute(session: AsyncSession, settings: Settings, community_id: str, 
             Ticket.community_id == community_id,
             Ticket.resolved_at >= week.start.astimezone(UTC),
             Ticket.resolved_at < end,
+            Ticket.kind != NOISE,
         )
     )
     async for (resolved_at,) in day_rows:
         assert resolved_at is not None
         resolved_per_day[(resolved_at.astimezone(tz).date() - days[0]).days] += 1
     start = week.start.astimezone(UTC)
+    corrected, confused = await corrections_in(session, community_id, start, end)
     mean_score = await session.scalar(
         select(func.avg(Rating.score))
         .join(Ticket, Ticket.id == Rating.ticket_id)
@@ -250,7 +270,22 @@ async def compute(session: AsyncSession, settings: Settings, community_id: str, 
         overdue_items=overdue_items,
         satisfaction=round(float(mean_score), 2) if mean_score is not None else None,
         points=await points_ranking(session, community_id, start, end),
+        voice=await voice_summary(session, community_id, start, end, tz),
+        corrected=corrected,
+        confusions=confused,
     )
+
+
+async def corrections_in(
+    session: AsyncSession, community_id: str, start: datetime, end: datetime
+) -> tuple[int, list[tuple[str, str, str, int]]]:
+    """How many tickets the grid corrected in [start, end), and the confusions, most common first."""
+    rows = await CorrectionRepo(session).between(community_id, start, end)
+    counted: Counter[tuple[str, str, str]] = Counter()
+    for row in rows:
+        counted.update(confusions(Labels.from_json(row.before), Labels.from_json(row.after)))
+    ranked = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))
+    return len({row.ticket_id for row in rows}), [(what, a, b, n) for (what, a, b), n in ranked]
 
 
 async def points_ranking(
@@ -316,6 +351,9 @@ def committee_markdown(digest: Digest) -> str:
             units_left_out=max(0, len(rows) - MAX_UNITS),
             satisfaction=digest.satisfaction,
             points=[(p["name"], p["points"], p["week"]) for p in digest.points[:10]],
+            extra=digest.voice.markdown() if digest.voice is not None else [],
+            corrected=digest.corrected,
+            confusions=digest.confusions[:MAX_CONFUSIONS],
         )
     )
 
@@ -356,17 +394,34 @@ async def committee(session: AsyncSession, community_id: str) -> Sequence[Person
     return rows.all()
 
 
-def committee_chats(settings: Settings) -> list[tuple[str, str]]:
-    """(platform, chat id) of the committee's group chats, from ``schedule.digest.committee_chats``."""
+def committee_chats(settings: Settings, community_id: str, communities: int) -> list[tuple[str, str]]:
+    """(platform, chat id) of one community's committee chats (``schedule.digest.committee_chats``).
+
+    The old form, one list for everyone, is used only when the org has a single community (``communities``):
+    with several it cannot say whose chat it is, and one community's overdue list and leaders' points must
+    never reach another's committee."""
+    configured = settings.schedule.digest.committee_chats
+    if isinstance(configured, list):
+        if communities != 1:
+            log.error(
+                "schedule.digest.committee_chats is a plain list but the org has %d communities: nothing sent to "
+                "those chats; list them per community ({community id: [platform:chat_id]})",
+                communities,
+            )
+            return []
+        specs = configured
+    else:
+        specs = configured.get(community_id, [])
     chats = []
-    for spec in settings.schedule.digest.committee_chats:
-        platform, sep, chat_id = spec.partition(":")
-        if sep and chat_id:
-            chats.append((platform, chat_id))
+    for spec in specs:
+        platform, _, chat_id = spec.partition(":")
+        chats.append((platform, chat_id))
     return chats
 
 
-async def messages_for(session: AsyncSession, settings: Settings, digest: Digest) -> list[OutgoingMessage]:
+async def messages_for(
+    session: AsyncSession, settings: Settings, digest: Digest, chats: list[tuple[str, str]]
+) -> list[OutgoingMessage]:
     """Each bound group its own summary; the committee the full text, by direct message and in its chats."""
     out: list[OutgoingMessage] = []
     groups = await session.scalars(
@@ -383,13 +438,11 @@ async def messages_for(session: AsyncSession, settings: Settings, digest: Digest
         target = address(person)
         if target is not None:
             out.append(DirectMessage(target[0], target[1], full, topic=Topic.DIGEST, hold=True))
-    out.extend(
-        Say(platform, chat_id, full, topic=Topic.DIGEST, hold=True) for platform, chat_id in committee_chats(settings)
-    )
+    out.extend(Say(platform, chat_id, full, topic=Topic.DIGEST, hold=True) for platform, chat_id in chats)
     return out
 
 
-def charts_for(settings: Settings, digest: Digest) -> Callable[[], list[OutgoingMessage]]:
+def charts_for(settings: Settings, digest: Digest, chats: list[tuple[str, str]]) -> Callable[[], list[OutgoingMessage]]:
     """The follow-up after the digest's commit: write the files, then send the charts to the committee's chats."""
 
     def draw() -> list[OutgoingMessage]:
@@ -397,7 +450,7 @@ def charts_for(settings: Settings, digest: Digest) -> Callable[[], list[Outgoing
         charts = write_files(digest, out_dir)[1:]
         return [
             SendImage(platform, chat_id, str(path.resolve()), topic=Topic.DIGEST, hold=True)
-            for platform, chat_id in committee_chats(settings)
+            for platform, chat_id in chats
             for path in charts
         ]
 
@@ -410,14 +463,16 @@ async def send_weekly_digest(ctx: JobContext) -> JobOutcome:
     week = Week.before(ctx.now, tz)
     jobs = JobRepo(ctx.session)
     done = await jobs.claimed("digest", suffix=f":{week.label}")
-    for community in await ctx.org.communities():
+    communities = await ctx.org.communities()
+    for community in communities:
         key = f"{community.id}:{week.label}"
         if key in done or not await jobs.claim_once("digest", key, ctx.now):
             continue
         digest = await compute(ctx.session, ctx.settings, community.id, week)
-        messages = await messages_for(ctx.session, ctx.settings, digest)
+        chats = committee_chats(ctx.settings, community.id, len(communities))
+        messages = await messages_for(ctx.session, ctx.settings, digest, chats)
         log.info(
             "weekly digest %s for %s: %d new, %d message(s)", week.label, community.id, digest.total.new, len(messages)
         )
-        return JobOutcome(messages=messages, followup=charts_for(ctx.settings, digest), more=True)
+        return JobOutcome(messages=messages, followup=charts_for(ctx.settings, digest, chats), more=True)
     return JobOutcome()

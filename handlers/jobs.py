@@ -7,10 +7,14 @@ from datetime import timedelta
 
 from bot.jobs import Job
 from config.settings import Settings
+from handlers.checks import escalate_unanswered_checks
 from handlers.closing import close_resolved_tickets
 from handlers.council import send_council_agenda
 from handlers.deadlines import sweep_deadlines
 from handlers.digest import send_weekly_digest
+from handlers.needs import ask_for_needs
+from handlers.retention import purge_old_messages
+from handlers.votes import close_due_votes
 
 
 @dataclass(frozen=True)
@@ -25,11 +29,15 @@ class JobDef:
 
 
 def jobs(settings: Settings) -> list[JobDef]:
-    """In priority order: the deadline sweep, closing quiet resolved tickets, the weekly digest, the council agenda."""
+    """In priority order: unanswered checks, the deadline sweep, closing quiet resolved tickets, counting votes
+    past their deadline, the weekly digest, the council agenda, the monthly needs round, the retention of raw
+    messages."""
     schedule = settings.schedule
     defs = [
+        JobDef("escalate_unanswered_checks", escalate_unanswered_checks, every_seconds=schedule.check.sweep_seconds),
         JobDef("sweep_deadlines", sweep_deadlines, every_seconds=schedule.sweep_seconds),
         JobDef("close_resolved_tickets", close_resolved_tickets, every_seconds=schedule.sweep_seconds),
+        JobDef("close_due_votes", close_due_votes, every_seconds=schedule.sweep_seconds),
     ]
     if schedule.digest.enabled:
         defs.append(JobDef("send_weekly_digest", send_weekly_digest, cron=schedule.digest.cron))
@@ -42,4 +50,7 @@ def jobs(settings: Settings) -> list[JobDef]:
                 lead=schedule.council.notice,
             )
         )
+    if settings.council.needs.enabled:
+        defs.append(JobDef("ask_for_needs", ask_for_needs, cron=settings.council.needs.cron))
+    defs.append(JobDef("purge_old_messages", purge_old_messages, cron=settings.retention.cron))
     return defs

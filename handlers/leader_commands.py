@@ -41,21 +41,24 @@ async def handle_resolve(msg: IncomingMessage, ctx: Context, ticket: Ticket) -> 
 
 
 async def _person_named(msg: IncomingMessage, ctx: Context, ticket: Ticket) -> Person | None:
+    """The person on the ticket's community grid the command @-mentions or names; None if there is none."""
     assert ctx.command is not None
+
+    async def eligible(person: Person | None) -> bool:
+        return (
+            person is not None
+            and person.role != Role.RESIDENT
+            and await lifecycle.serves_community(ctx.org, person, ticket.community_id)
+        )
+
     for user_id in msg.mentions:
         person = await ctx.org.person_by_identity(msg.platform, user_id)
-        if person is not None and person.role != Role.RESIDENT:
+        if await eligible(person):
             return person
     names = list(ctx.command.mentions) or ([ctx.command.argument] if ctx.command.argument else [])
     for name in names:
         for person in await ctx.org.all_people():
-            unit = await ctx.org.unit(person.unit_id)
-            if (
-                name in (person.name, person.id)
-                and person.role != Role.RESIDENT
-                and unit is not None
-                and unit.community_id == ticket.community_id
-            ):
+            if name in (person.name, person.id) and await eligible(person):
                 return person
     return None
 
@@ -70,7 +73,10 @@ async def handle_transfer(msg: IncomingMessage, ctx: Context, ticket: Ticket) ->
         wanted = ctx.command.mentions[0] if ctx.command.mentions else ctx.command.argument
         return refuse(msg, ctx, texts.transfer_target_unknown(wanted))
     leader = _leader(ctx)
-    outcome = await lifecycle.transfer(ctx, ticket, target, by=leader.name, actor=leader.id, at=msg.time)
+    try:
+        outcome = await lifecycle.transfer(ctx, ticket, target, by=leader.name, actor=leader.id, at=msg.time)
+    except lifecycle.OutsideCommunity:
+        return refuse(msg, ctx, texts.transfer_target_unknown(target.name))
     return told(msg, ticket, outcome)
 
 

@@ -1,7 +1,9 @@
 """Reports: a trivial or major message in a bound group becomes a ticket, routed on the grid.
 
 A report that repeats an unfinished ticket from the same building (same service area, similar words,
-within the merge window) joins it instead; enough households reporting one ticket make it major.
+within the merge window) joins it instead, unless it raises an alarm the ticket does not carry; enough
+households reporting one ticket make it major. A ``check`` (possible danger to a person) asks the
+accountable leader to verify now (handlers/checks.py times the answer); with nobody to ask, it is urgent.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.message import IncomingMessage, OutgoingMessage, Say
 from bot.router import Reply, Router
+from bot.texts import alarm as alarm_texts
 from bot.texts import chat as texts
 from bot.texts.names import ROLE_TITLES, summarise
-from handlers.lifecycle import UNFINISHED
-from handlers.routing import Route, notify, route
-from nlp.decision import Kind
+from handlers import lifecycle
+from handlers.hotlines import emergency_advice
+from handlers.lifecycle import UNFINISHED, households, may_wait
+from handlers.routing import Route, address, notify, route
+from nlp.decision import Decision, Kind
 from nlp.similarity import similarity
-from storage.models import CoUnit, Ticket, Unit
+from storage.models import CheckState, CoUnit, Ticket, Unit
 from storage.ticket_repo import TicketFilter
 
 log = logging.getLogger(__name__)
@@ -43,10 +48,22 @@ async def similar_open_ticket(ctx: Context, msg: IncomingMessage, unit: Unit) ->
     for ticket in await ctx.tickets.list(TicketFilter(unit_ids=[unit.id], states=list(UNFINISHED))):
         if ticket.opened_at < since or ticket.domain != ctx.decision.domain.value:
             continue
+        if not carries_alarm(ticket, ctx.decision):
+            continue
         score = similarity(msg.text, ticket.summary)
         if score >= settings.merge_similarity and (best is None or score > best[0]):
             best = (score, ticket)
     return best[1] if best else None
+
+
+def carries_alarm(ticket: Ticket, decision: Decision) -> bool:
+    """Whether ``ticket`` is at least as alarmed as a new report with ``decision``: an urgent report never
+    disappears into a ticket that is not urgent, nor a check into one that nobody is checking."""
+    if decision.urgent:
+        return ticket.urgent
+    if decision.check:
+        return ticket.urgent or ticket.check_state in (CheckState.PENDING, CheckState.UNANSWERED)
+    return True
 
 
 async def co_unit_hint(ctx: Context, ticket: Ticket, text: str) -> str:
@@ -66,7 +83,7 @@ def _notify_above(grid: Route, ticket: Ticket, text: str) -> tuple[list[Outgoing
     for _level, serving in grid.above:
         for person in serving:
             named.append((ROLE_TITLES.get(person.role, ""), person.name))
-            dm = notify(person, ticket.platform, text, ticket=ticket.id, hold=not ticket.urgent)
+            dm = notify(person, ticket.platform, text, ticket=ticket.id, hold=may_wait(ticket))
             if dm is not None:
                 out.append(dm)
     return out, named
@@ -93,21 +110,21 @@ async def merge_report(ctx: Context, msg: IncomingMessage, ticket: Ticket, unit:
     await ctx.tickets.note(
         ticket, actor=ctx.actor(msg.platform, msg.sender_id), action="report", at=msg.time, note=msg.message_id
     )
-    households = len(ticket.reporters)
+    count = await households(ctx.org, ticket)
     out: list[OutgoingMessage] = [
         Say(
             platform=msg.platform,
             chat_id=msg.chat_id,
-            text=texts.merged_report(msg.sender_name, ticket.id, households),
+            text=texts.merged_report(msg.sender_name, ticket.id, count),
             mentions=(msg.sender_id,),
         )
     ]
-    if ticket.kind == Kind.TRIVIAL and households >= ctx.settings.tickets.major_after_households:
+    if ticket.kind == Kind.TRIVIAL and count >= ctx.settings.tickets.major_after_households:
         ticket.kind = Kind.MAJOR.value
         ticket.council_pending = True
-        await ctx.tickets.note(ticket, actor="linli", action="major", at=msg.time, note=f"{households} households")
+        await ctx.tickets.note(ticket, actor="linli", action="major", at=msg.time, note=f"{count} households")
         dms, _ = _notify_above(
-            await route(ctx.org, unit.id), ticket, texts.became_major(ticket.id, households, ticket.summary)
+            await route(ctx.org, unit.id), ticket, texts.became_major(ticket.id, count, ticket.summary)
         )
         out.extend(dms)
     return out
@@ -126,14 +143,18 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
 
     grid = await route(ctx.org, unit.id)
     summary = summarise(msg.text)
-    major = decision.kind is Kind.MAJOR
+    # A check needs someone to ask; with nobody reachable it is treated as urgent at once.
+    askable = grid.assignee is not None and address(grid.assignee, msg.platform) is not None
+    check = decision.check and not decision.urgent and askable
+    urgent = decision.urgent or (decision.check and not askable)
+    major = urgent or decision.kind is Kind.MAJOR
     ticket = await ctx.tickets.open(
         community_id=unit.community_id,
         unit_id=unit.id,
         platform=msg.platform,
         chat_id=msg.chat_id,
-        kind=decision.kind.value,
-        urgent=decision.urgent,
+        kind=Kind.MAJOR.value if major else decision.kind.value,
+        urgent=urgent,
         domain=decision.domain.value,
         summary=summary,
         decision=decision.as_json(),
@@ -143,16 +164,25 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
     )
     ticket.council_pending = major
     await add_reporter(ctx, msg, ticket)
+    if check:
+        await lifecycle.start_check(ctx, ticket, msg.time)
+    elif urgent and not decision.urgent:
+        await ctx.tickets.note(ticket, actor=lifecycle.CHECK_ACTOR, action="check", at=msg.time, note="nobody to ask")
 
     notified: list[tuple[str, str]] = []
     out: list[OutgoingMessage] = []
     group_name = ctx.group.name or msg.chat_name
     if grid.assignee is not None:
         notified.append((ROLE_TITLES.get(grid.assignee.role, ""), grid.assignee.name))
-        task = texts.new_task(ticket.id, ticket.kind, ticket.urgent, group_name, msg.sender_name, summary)
-        hint = await co_unit_hint(ctx, ticket, msg.text)
-        text = f"{task}\n{hint}" if hint else task
-        dm = notify(grid.assignee, msg.platform, text, ticket=ticket.id, hold=not ticket.urgent)
+        if check:
+            text = alarm_texts.verify_request(
+                ticket.id, summary, group_name, msg.sender_name, lifecycle.check_minutes(ctx)
+            )
+        else:
+            task = texts.new_task(ticket.id, ticket.kind, ticket.urgent, group_name, msg.sender_name, summary)
+            hint = await co_unit_hint(ctx, ticket, msg.text)
+            text = f"{task}\n{hint}" if hint else task
+        dm = notify(grid.assignee, msg.platform, text, ticket=ticket.id, hold=may_wait(ticket))
         if dm is not None:
             out.append(dm)
     if major:
@@ -161,16 +191,19 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
         dms, named = _notify_above(grid, ticket, notice)
         out.extend(dms)
         notified.extend(named)
-    ack = texts.ack_report(msg.sender_name, ticket.id, summary, notified, major=major)
-    if decision.urgent:
-        e = ctx.settings.emergency
-        ack = f"{ack}\n{texts.emergency_advice(e.fire, e.medical, e.police, e.gas, e.duty_phone)}"
+    e = ctx.settings.emergency
+    if check:
+        ack = alarm_texts.ack_check(msg.sender_name, ticket.id, summary, notified[0], e.police, e.medical)
+    else:
+        ack = texts.ack_report(msg.sender_name, ticket.id, summary, notified, major=major)
+    if urgent:
+        ack = f"{ack}\n{emergency_advice(e, decision.rules, msg.text)}"
     out.insert(0, Say(platform=msg.platform, chat_id=msg.chat_id, text=ack, mentions=(msg.sender_id,)))
     log.info(
         "ticket #%d (%s%s) opened in %s, assignee %s",
         ticket.id,
         ticket.kind,
-        ", urgent" if ticket.urgent else "",
+        ", urgent" if ticket.urgent else ", check" if check else "",
         unit.id,
         ticket.assignee_id,
     )

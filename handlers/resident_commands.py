@@ -70,7 +70,9 @@ async def handle_progress(msg: IncomingMessage, ctx: Context, ticket: Ticket) ->
 @ticket_command(router, Verb.WITHDRAW, REPORTER)
 async def handle_withdraw(msg: IncomingMessage, ctx: Context, ticket: Ticket) -> Reply:
     actor = ctx.actor(msg.platform, msg.sender_id)
-    outcome = await lifecycle.withdraw(ctx, ticket, who=msg.sender_name, actor=actor, at=msg.time)
+    outcome = await lifecycle.withdraw(
+        ctx, ticket, platform=msg.platform, sender_id=msg.sender_id, who=msg.sender_name, actor=actor, at=msg.time
+    )
     return [answer(msg, outcome.text), *outcome.notices]
 
 

@@ -39,6 +39,22 @@ async def route(org: OrgRepo, unit_id: str) -> Route:
     return Route(None, None, ())
 
 
+async def levels_above(
+    org: OrgRepo, unit_id: str, assignee_unit: str | None
+) -> tuple[tuple[Unit, tuple[Person, ...]], ...]:
+    """Every level above the assignee's on the ticket's chain, nearest first, with the people serving it
+    (the whole chain when the assignee serves none of it); levels nobody serves are left out."""
+    chain = await org.chain(unit_id)
+    ids = [unit.id for unit in chain]
+    start = ids.index(assignee_unit) + 1 if assignee_unit in ids else 0
+    levels = []
+    for unit in chain[start:]:
+        people = tuple(await org.responsible(unit.id))
+        if people:
+            levels.append((unit, people))
+    return tuple(levels)
+
+
 def address(person: Person, platform: str | None = None) -> tuple[str, str] | None:
     """(platform, user id) to reach a person: the conversation's platform if they are on it, else the first
     of ``PLATFORM_PREFERENCE`` they are on."""

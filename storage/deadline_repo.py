@@ -48,6 +48,7 @@ class DueTicket:
     sla_started_at: datetime | None
     sla_deadline_at: datetime | None
     sla_due_at: datetime | None
+    check_state: str | None = None
 
 
 READ = tuple(f.name for f in fields(DueTicket))

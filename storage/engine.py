@@ -15,11 +15,12 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite runs in WAL mode with a busy timeout so readers and a writer coexist."""
     parsed = make_url(url)
+    # hide_parameters: errors and logs show the statement, never the values (what residents wrote).
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,3 +41,27 @@ class JobRepo:
             return
         if not await self.claim_once(job, key, at, holder):
             await self.session.execute(update(JobRun).where(JobRun.job == job, JobRun.key == key).values(**values))
+
+
+SERVICE = "service"
+"""The job name of the lease rows a running ``linli run`` keeps fresh (key: host:pid)."""
+
+
+class ServiceLease:
+    """``linli run`` says it is using the database; ``replay`` and ``demo`` look before they write."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def hold(self, holder: str, at: datetime) -> None:
+        await JobRepo(self.session).lock(SERVICE, holder, at, holder)
+
+    async def release(self, holder: str) -> None:
+        await self.session.execute(delete(JobRun).where(JobRun.job == SERVICE, JobRun.key == holder))
+
+    async def holders(self, since: datetime) -> list[tuple[str, datetime]]:
+        """Services that renewed their lease at or after ``since``: (host:pid, when)."""
+        rows = await self.session.execute(
+            select(JobRun.key, JobRun.at).where(JobRun.job == SERVICE, JobRun.at >= since).order_by(JobRun.key)
+        )
+        return [(key, at) for key, at in rows.all()]

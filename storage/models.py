@@ -42,6 +42,21 @@ UNFINISHED_STATES = (
 """The states in which a ticket still needs someone to act: the one set every query and rule uses."""
 
 
+class CheckState(StrEnum):
+    """Where a ``check`` (possible danger to a person: someone must look now) stands."""
+
+    PENDING = "pending"
+    """The accountable leader has been asked to look now and has not answered yet."""
+    CONFIRMED = "confirmed"
+    """确认紧急: the ticket became urgent."""
+    DISMISSED = "dismissed"
+    """不紧急: an ordinary ticket of its kind."""
+    UNANSWERED = "unanswered"
+    """No answer in time: treated as urgent."""
+    MOOT = "moot"
+    """The ticket was finished (resolved, withdrawn, closed as noise) before anyone answered."""
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -73,6 +88,8 @@ class Person(Base):
     role: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
+    household: Mapped[str | None] = mapped_column(String(64))
+    """The household (户) the person belongs to, if the org says: one family's accounts count once."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     identities: Mapped[list[Identity]] = relationship(
@@ -177,6 +194,9 @@ class Ticket(Base):
     sla_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sla_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The check tier (see handlers/checks.py): unanswered once check_due_at passes.
+    check_state: Mapped[str | None] = mapped_column(String(16))
+    check_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     reporters: Mapped[list[TicketReporter]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", lazy="selectin", order_by="TicketReporter.reported_at"
@@ -209,6 +229,30 @@ class TicketEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TicketCorrection(Base):
+    """A correction from the grid (改为大事, 不是问题, 改领域 …): who overrode which labels, and on what text.
+
+    ``before`` and ``after`` are the ticket's labels ``{"kind", "urgent", "domain"}`` around the change;
+    ``decision`` is the classifier's decision the ticket was opened with; ``text`` the original report.
+    """
+
+    __tablename__ = "ticket_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    change: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+Index("ix_ticket_corrections_community_at", TicketCorrection.community_id, TicketCorrection.at)
 
 
 class TicketReminder(Base):
@@ -259,6 +303,8 @@ class OutboxItem(Base):
     in_reply_to: Mapped[str | None] = mapped_column(String(128))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING, index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Higher goes first among the items due: urgent and ``check`` matters before everything else."""
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -290,3 +336,67 @@ class PointEntry(Base):
     reason: Mapped[str] = mapped_column(String(32))
     points: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Something done to people's data that must be answerable later: a privacy export or erasure, a purge."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- the staff desk (dashboard, JSON API, Open311): logins, sessions, API tokens ------------------
+
+
+class DeskUser(Base):
+    """A login to the desk and the API. What it may see and do follows its person's place on the grid."""
+
+    __tablename__ = "desk_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeskSession(Base):
+    """A signed-in browser; only a hash of the cookie's secret is stored."""
+
+    __tablename__ = "desk_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("desk_users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ApiToken(Base):
+    """A bearer token for /api/v1 and an api_key for Open311; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("desk_users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# The desk's ticket list: newest first within a community, a state, or a unit.
+Index("ix_tickets_community_id_id", Ticket.community_id, Ticket.id)
+Index("ix_tickets_community_id_state_id", Ticket.community_id, Ticket.state, Ticket.id)
+Index("ix_tickets_unit_id_id", Ticket.unit_id, Ticket.id)
+# /metrics: the outbox backlog and failures by platform.
+Index("ix_outbox_status_platform", OutboxItem.status, OutboxItem.platform)

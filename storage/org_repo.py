@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.org_file import OrgSpec
+from storage.household_repo import HouseholdRepo
 from storage.models import UNFINISHED_STATES, ChatGroup, CoUnit, Identity, Message, Person, Role, Ticket, Unit
 
 
@@ -60,13 +61,16 @@ class OrgRepo:
 
         people = {p.id: p for p in (await s.scalars(select(Person))).all()}
         listed = {p.id for p in spec.people}
+        # One notion of a household: a person's own ``household`` key, else the listed household they live in.
+        lives_in = {member: h.id for h in spec.households for member in h.members}
         for person in spec.people:
             row = people.get(person.id) or Person(id=person.id)
-            row.name, row.role, row.unit_id, row.phone, row.active = (
+            row.name, row.role, row.unit_id, row.phone, row.household, row.active = (
                 person.name,
                 person.role,
                 person.unit_id,
                 person.phone,
+                person.household or lives_in.get(person.id),
                 True,
             )
             s.add(row)
@@ -102,11 +106,13 @@ class OrgRepo:
             co_row.resources = [dict(r) for r in co.resources]
             s.add(co_row)
         await s.flush()
+        households = await HouseholdRepo(s).import_spec(spec)
         return {
             "units": len(spec.units),
             "people": len(spec.people),
             "groups": len(spec.groups),
             "co_units": len(spec.co_units),
+            "households": households,
         }
 
     async def group(self, platform: str, chat_id: str) -> ChatGroup | None:

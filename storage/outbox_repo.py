@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxItem, OutboxStatus
@@ -19,17 +19,24 @@ class OutboxRepo:
         self.session.add(item)
 
     async def due(
-        self, now: datetime, limit: int = 100, platforms: Sequence[str] | None = None
+        self, now: datetime, limit: int = 100, platforms: Sequence[str] | None = None, after_id: int | None = None
     ) -> Sequence[OutboxItem]:
+        """Pending items due at ``now``, most urgent first (priority), then oldest; only those written after
+        ``after_id`` if given (``linli replay`` sends only what its own messages caused)."""
         query = (
             select(OutboxItem)
             .where(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.not_before <= now)
-            .order_by(OutboxItem.not_before, OutboxItem.id)
+            .order_by(OutboxItem.priority.desc(), OutboxItem.not_before, OutboxItem.id)
             .limit(limit)
         )
         if platforms is not None:
             query = query.where(OutboxItem.platform.in_(platforms))
+        if after_id is not None:
+            query = query.where(OutboxItem.id > after_id)
         return (await self.session.scalars(query)).all()
+
+    async def last_id(self) -> int:
+        return int(await self.session.scalar(select(func.max(OutboxItem.id))) or 0)
 
     async def claim(self, item_id: int) -> bool:
         """Mark one pending item as being sent; False if another sender took it first."""
@@ -55,6 +62,14 @@ class OutboxRepo:
                 not_before=not_before,
                 attempts=OutboxItem.attempts + 1,
             )
+        )
+
+    async def defer(self, item_id: int, *, not_before: datetime) -> None:
+        """Put an item that was never tried back in the queue for later, without counting an attempt."""
+        await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(status=OutboxStatus.PENDING, not_before=not_before)
         )
 
     async def abandon_in_flight(self) -> int:

@@ -118,6 +118,13 @@ class TicketRepo:
         await self.session.refresh(ticket, ["reporters"])
         return True
 
+    async def remove_reporter(self, ticket: Ticket, *, platform: str, sender_id: str) -> None:
+        reporter = await self.session.get(TicketReporter, (ticket.id, platform, sender_id))
+        if reporter is not None:
+            await self.session.delete(reporter)
+            await self.session.flush()
+            await self.session.refresh(ticket, ["reporters"])
+
     async def get(self, ticket_id: int) -> Ticket | None:
         return await self.session.get(Ticket, ticket_id)
 

@@ -62,6 +62,11 @@ class Running:
         """The HTTP server's address (when started with ``http=True``)."""
         return f"http://127.0.0.1:{self.service.http_port}"
 
+    @property
+    def admin(self) -> str:
+        """The admin listener's address (when the settings give it a port)."""
+        return f"http://127.0.0.1:{self.service.admin_port}"
+
     async def until(self, done: Callable[[], bool], within: float = 10.0) -> None:
         """Wait (without sleeping) until the pipeline or the outbox has made ``done()`` true."""
         changed = self.service.changed

@@ -20,10 +20,14 @@ class SendError(Exception):
     retry cannot help (an unknown recipient, a removed webhook), so the outbox gives up at once.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False, deferred: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.deferred = deferred
+        """Not tried at all (a send budget is spent): put back for ``retry_after`` without counting an attempt."""
 
 
 class Adapter(Protocol):

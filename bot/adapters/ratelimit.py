@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.adapters.base import SendError
 
 Clock = Callable[[], float]
+PRUNE_AT = 1000
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -36,6 +37,9 @@ class SlidingWindowLimiter:
         stamps = self._sent.setdefault(key, deque())
         while stamps and stamps[0] <= now - self._span:
             stamps.popleft()
+        if len(self._sent) > PRUNE_AT:  # forget keys with nothing in any window: the map stays small
+            for idle in [k for k, s in self._sent.items() if k != key and (not s or s[-1] <= now - self._span)]:
+                del self._sent[idle]
         return stamps
 
     def wait_time(self, key: str, count: int = 1) -> float:
@@ -79,6 +83,8 @@ class SlidingWindowLimiter:
             if wait <= 0:
                 return
             if waited + wait > max_wait:
-                raise SendError(f"rate limit for {key}: next slot in {wait:.0f}s", retry_after=max(wait, 1.0))
+                raise SendError(
+                    f"rate limit for {key}: next slot in {wait:.0f}s", retry_after=max(wait, 1.0), deferred=True
+                )
             await sleep(wait)
             waited += wait

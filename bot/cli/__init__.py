@@ -16,14 +16,19 @@ def main(verbose: bool) -> None:
 
 def _register() -> None:
     from bot.cli.classify import classify, nlp
+    from bot.cli.corrections import corrections
+    from bot.cli.council import council
     from bot.cli.db import db
     from bot.cli.deadlines import deadlines
-    from bot.cli.digest import council, digest
+    from bot.cli.digest import digest
     from bot.cli.lists import lists, points
     from bot.cli.org import org
+    from bot.cli.privacy import privacy
     from bot.cli.replay import demo, replay_command
     from bot.cli.run import run
+    from bot.cli.suggestions import suggestions
     from bot.cli.tickets import tickets
+    from bot.cli.users import users
     from bot.cli.wecom import wecom
 
     for command in (
@@ -41,8 +46,12 @@ def _register() -> None:
         deadlines,
         digest,
         council,
+        privacy,
+        users,
+        suggestions,
     ):
         main.add_command(command)
+    nlp.add_command(corrections)
 
 
 _register()

@@ -188,9 +188,7 @@ def _print_requests(classifier: RuleClassifier, files: tuple[Path, ...], residen
         click.echo(f"{path}: {figures['total']} known requests")
         click.echo(f"  classified as requests: {figures['share']:.3f}")
         if figures["residential_total"]:
-            click.echo(
-                f"  residential ({figures['residential_total']}): {figures['residential_share']:.3f}"
-            )
+            click.echo(f"  residential ({figures['residential_total']}): {figures['residential_share']:.3f}")
         elif residential:
             click.echo("  residential: none marked in this file")
 

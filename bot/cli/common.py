@@ -7,9 +7,21 @@ import sys
 
 import click
 
+from bot.texts.names import mask_personal
 from config.settings import Settings, SettingsError, load_settings
 
 EXIT_BAD_INPUT = 2
+
+
+class MaskingFilter(logging.Filter):
+    """Phone and ID-card numbers never reach a log: the formatted message is masked before it is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_personal(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
 
 
 def configure_logging(verbose: bool) -> None:
@@ -18,6 +30,8 @@ def configure_logging(verbose: bool) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskingFilter())
     for noisy in ("jieba", "aiosqlite", "alembic.runtime.migration", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -5,25 +5,47 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import func, select
 
 from bot.app import open_store
-from bot.cli.common import settings_or_exit
+from bot.cli.common import fail, settings_or_exit
+from bot.texts import needs as needs_texts
 from bot.texts.names import state_title
+from handlers import needs
 from storage.models import UNFINISHED_STATES, CoUnit, Person, PointEntry, Ticket, Unit
+from storage.org_repo import OrgRepo
 
 
 @click.command("lists")
 @click.option("--community", help="Only this community (id).")
+@click.option("--month", "month", default=None, help="The 需求清单 of this month (2026-12); default: this month.")
+@click.option("--quarter", "quarter", default=None, help="The 需求清单 of this quarter (2026-Q4).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write needs.md and a chart.")
 @click.option("--json", "as_json", is_flag=True)
-def lists(community: str | None, as_json: bool) -> None:
-    """三单管理: the needs list, the co-building units' resources, and the services dispatched to them."""
-    settings = settings_or_exit()
+def lists(community: str | None, month: str | None, quarter: str | None, out_dir: Path | None, as_json: bool) -> None:
+    """三单管理: the needs list, the co-building units' resources, and the services dispatched to them.
 
-    async def go() -> dict[str, Any]:
+    ``needs`` counts unfinished tickets by service area; ``entries`` is the 需求清单 of the month (or quarter):
+    replies to the monthly needs round and the period's reports, each with the resources it matches. With
+    ``--out`` each community's summary (for the co-building units' quarterly joint meeting) is written there.
+    """
+    settings = settings_or_exit()
+    tz = ZoneInfo(settings.timezone)
+    if month and quarter:
+        fail("give --month or --quarter, not both")
+    try:
+        label, start, end = needs.period(quarter or month or f"{datetime.now(tz):%Y-%m}", tz)
+    except ValueError as exc:
+        fail(str(exc))
+        raise
+
+    async def go() -> tuple[dict[str, Any], list[needs.Summary]]:
         async with open_store(settings) as store, store.sessions() as session:
             tickets = select(Ticket)
             units = select(CoUnit).order_by(CoUnit.id)
@@ -32,10 +54,15 @@ def lists(community: str | None, as_json: bool) -> None:
                 units = units.where(CoUnit.community_id == community)
             all_tickets = (await session.scalars(tickets.order_by(Ticket.id))).all()
             co_units = (await session.scalars(units)).all()
-        needs = Counter(t.domain for t in all_tickets if t.state in UNFINISHED_STATES)
+            summaries = [
+                await needs.summary(session, c, label, start, end)
+                for c in await OrgRepo(session).communities()
+                if community is None or c.id == community
+            ]
+        open_needs = Counter(t.domain for t in all_tickets if t.state in UNFINISHED_STATES)
         names = {u.id: u.name for u in co_units}
         return {
-            "needs": [{"domain": d, "open": n} for d, n in needs.most_common()],
+            "needs": [{"domain": d, "open": n} for d, n in open_needs.most_common()],
             "resources": [
                 {"unit": u.name, "resource": r.get("name", ""), "domain": r.get("domain", "")}
                 for u in co_units
@@ -51,15 +78,38 @@ def lists(community: str | None, as_json: bool) -> None:
                 for t in all_tickets
                 if t.co_unit_id
             ],
-        }
+            "period": label,
+            "entries": [
+                {
+                    "source": e.source,
+                    "id": e.ref,
+                    "unit": e.where,
+                    "domain": e.domain,
+                    "text": e.text,
+                    "ticket": e.ticket,
+                    "matches": list(e.matches),
+                }
+                for found in summaries
+                for e in found.entries
+            ],
+        }, summaries
 
-    data = asyncio.run(go())
+    data, summaries = asyncio.run(go())
+    if out_dir is not None:
+        for found in summaries:
+            target = out_dir if len(summaries) == 1 else out_dir / found.community
+            for path in needs.write_summary(found, target):
+                click.echo(f"wrote {path}", err=True)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo("需求清单（未办结，按服务领域）")
     for row in data["needs"]:
         click.echo(f"  {row['domain']}  {row['open']} 件")
+    click.echo(f"本期需求（{label}）")
+    for found in summaries:
+        for entry in found.entries:
+            click.echo(f"  {needs_texts.entry_line(entry)}")
     click.echo("资源清单（共建单位）")
     for row in data["resources"]:
         click.echo(f"  {row['unit']}：{row['resource']}（{row['domain']}）")

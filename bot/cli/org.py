@@ -12,6 +12,7 @@ import click
 from bot.app import import_org, open_store
 from bot.cli.common import fail, settings_or_exit
 from config.org_file import OrgFileError, load_org_file
+from storage.household_repo import HouseholdRepo
 from storage.org_repo import OrgRepo
 
 
@@ -37,12 +38,15 @@ def import_(file: Path) -> None:
     counts = asyncio.run(go())
     click.echo(
         f"imported {file}: {counts['units']} units, {counts['people']} people, {counts['groups']} groups, "
-        f"{counts['co_units']} co-building units",
+        f"{counts['co_units']} co-building units, {counts['households']} households",
         err=True,
     )
 
 
 async def org_json(repo: OrgRepo) -> dict[str, Any]:
+    """The stable shape of ``org show --json``; ``households`` (docs/council.md) came later, beside the rest."""
+    households = await HouseholdRepo(repo.session).all()
+    members = await HouseholdRepo(repo.session).all_members()
     communities = await repo.communities()
     groups = await repo.all_groups()
     people = await repo.all_people()
@@ -62,6 +66,11 @@ async def org_json(repo: OrgRepo) -> dict[str, Any]:
                 "platform_ids": {i.platform: i.user_id for i in sorted(p.identities, key=lambda i: i.platform)},
             }
             for p in people
+        ],
+        "households": [
+            {"id": h.id, "unit": h.unit_id, "room": h.room, "owner": h.owner, "members": members.get(h.id, [])}
+            for h in households
+            if h.active
         ],
     }
 

@@ -17,19 +17,41 @@ import click
 from sqlalchemy import select
 
 from bot.adapters.simulated import SimulatedAdapter
-from bot.app import Service, Store, import_org, open_store
+from bot.app import DatabaseInUse, Service, Store, import_org, open_store, refuse_if_live
 from bot.cli.common import fail, settings_or_exit
 from bot.message import IncomingMessage
 from bot.recording import RecordError, action_record, parse_record
 from config.org_file import OrgFileError
 from config.settings import CONFIG_DIR, Settings
 from storage.models import Message, OutboxItem
+from storage.outbox_repo import OutboxRepo
 
 log = logging.getLogger(__name__)
 
 PLATFORMS = ("sim", "console", "wechaty", "wecom")
 DEMO_SCRIPT = CONFIG_DIR / "demo-conversation.jsonl"
 EXAMPLE_ORG = CONFIG_DIR / "example-org.yaml"
+
+
+DEMO_DATABASE = "sqlite+aiosqlite:///linli-demo.db"
+
+
+def refuse_real_platforms(settings: Settings, command: str) -> None:
+    """Replay feeds the simulated platform only: beside configured real platforms it would answer nobody,
+    or worse, mark a live service's pending replies as sent."""
+    configured = [name for name, on in (("wechaty", settings.wechaty.enabled), ("wecom", settings.wecom.enabled)) if on]
+    if configured:
+        fail(
+            f"{command} runs on the simulated platform only, but {', '.join(configured)} is configured in these "
+            "settings: use settings without real platforms (and a database no service uses)"
+        )
+
+
+async def refuse_live_database(store: Store, command: str) -> None:
+    try:
+        await refuse_if_live(store)
+    except DatabaseInUse as exc:
+        fail(f"{command} refused: {exc}; {command} into a copy of the database, or stop the service first")
 
 
 def read_records(stream: IO[str], name: str) -> Iterator[IncomingMessage]:
@@ -53,6 +75,8 @@ async def replay(
     """Feed records in order, each at its own time, sending what each causes before the next; returns the count."""
     adapters = [SimulatedAdapter(platform) for platform in PLATFORMS]
     service = Service(settings, store, list(adapters), observer=on_action)
+    async with store.sessions() as session:
+        service.outbox.after_id = await OutboxRepo(session).last_id()
     await service.outbox.recover()
     for adapter in adapters:
         await adapter.start(service.receive)
@@ -81,6 +105,7 @@ async def replay(
 def replay_command(infile: Path, outfile: Path | None) -> None:
     """Feed recorded messages (JSON lines) through the whole pipeline and write every action taken."""
     settings = settings_or_exit()
+    refuse_real_platforms(settings, "replay")
     with ExitStack() as stack:
         if str(infile) == "-":
             source: IO[str] = sys.stdin
@@ -101,6 +126,7 @@ def replay_command(infile: Path, outfile: Path | None) -> None:
 
         async def go() -> int:
             async with open_store(settings) as store:
+                await refuse_live_database(store, "replay")
                 if settings.org_file is not None:
                     await import_org(store, settings.org_file)
                 return await replay(settings, store, read_records(source, str(infile)), write)
@@ -110,7 +136,14 @@ def replay_command(infile: Path, outfile: Path | None) -> None:
 
 
 def _print_message(names: dict[str, str]) -> Callable[[IncomingMessage], None]:
+    days: list[str] = []
+
     def show(msg: IncomingMessage) -> None:
+        day = f"{msg.time:%Y-%m-%d}"
+        if days and days[-1] != day:
+            click.echo(click.style(f"── {msg.time.year}年{msg.time.month}月{msg.time.day}日 ──", bold=True))
+        days.append(day)
+        names.setdefault(msg.sender_id, msg.sender_name)  # residents the org does not list, for the replies
         where = "私信 linli" if msg.is_direct else names.get(msg.chat_id, msg.chat_name)
         click.echo(click.style(f"[{msg.time:%H:%M} {where}] {msg.sender_name}：", fg="cyan") + msg.text)
 
@@ -163,17 +196,25 @@ async def _names(store: Store) -> dict[str, str]:
 
 @click.command()
 @click.option("--interactive", is_flag=True, help="Type as a resident of a chosen group and see the bot answer.")
+@click.option("--web", is_flag=True, help="Afterwards keep the staff desk up on http.host:http.port until Ctrl-C.")
 @click.option("--org", "org_file", type=click.Path(path_type=Path), default=EXAMPLE_ORG, show_default=True)
-def demo(interactive: bool, org_file: Path) -> None:
+@click.option(
+    "--database",
+    default=DEMO_DATABASE,
+    show_default=True,
+    help="The demo's own database (never the configured one unless named here).",
+)
+def demo(interactive: bool, org_file: Path, web: bool, database: str) -> None:
     """A scripted day in 北江社区's groups on the simulated platform, then the tickets it produced."""
     from bot.cli.tickets import print_ticket_table
 
-    settings = settings_or_exit()
+    settings = settings_or_exit().model_copy(update={"database_url": database})
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         logging.getLogger().setLevel(logging.WARNING)
 
     async def go() -> None:
         async with open_store(settings) as store:
+            await refuse_live_database(store, "demo")
             try:
                 await import_org(store, org_file)
             except OrgFileError as exc:
@@ -194,6 +235,10 @@ def demo(interactive: bool, org_file: Path) -> None:
                 )
             click.echo()
             await print_ticket_table(store, decisions=True)
+            if web:
+                from bot.cli.desk_demo import serve_desk
+
+                await serve_desk(settings, store)
 
     asyncio.run(go())
 

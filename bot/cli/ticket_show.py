@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.app import open_store
 from bot.cli.common import fail, settings_or_exit
+from bot.texts.names import mask_personal
 from storage.models import Ticket, TicketReminder
 from storage.ticket_repo import TicketRepo
 
@@ -57,10 +58,11 @@ def show(ticket_id: int, as_json: bool) -> None:
 
             return ticket_json(ticket) | {
                 "escalation_level": ticket.escalation_level,
-                "summary": ticket.summary,
-                "resolution_note": ticket.resolution_note,
+                "summary": mask_personal(ticket.summary),
+                "resolution_note": mask_personal(ticket.resolution_note),
                 "decision": ticket.decision,
                 "opened_at": iso(ticket.opened_at),
+                "check": {"state": ticket.check_state, "due": iso(ticket.check_due_at)},
                 "deadline": {
                     "stage": ticket.sla_stage,
                     "at": iso(ticket.sla_deadline_at),
@@ -73,7 +75,7 @@ def show(ticket_id: int, as_json: bool) -> None:
                         "action": e.action,
                         "from": e.from_state,
                         "to": e.to_state,
-                        "note": e.note,
+                        "note": mask_personal(e.note),
                     }
                     for e in events
                 ],
@@ -104,6 +106,8 @@ def show(ticket_id: int, as_json: bool) -> None:
     click.echo(f"  反映人 {', '.join(data['reporters'])}")
     if data["resolution_note"]:
         click.echo(f"  办结说明 {data['resolution_note']}")
+    if data["check"]["state"]:
+        click.echo(f"  核实 {data['check']['state']}  回复截止 {data['check']['due'] or '-'}")
     deadline = data["deadline"]
     if deadline["stage"]:
         click.echo(f"  时限 {deadline['stage']} 截止 {deadline['at']}  下次检查 {deadline['next'] or '-'}")

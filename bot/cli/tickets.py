@@ -22,7 +22,7 @@ from bot.job_runner import JobRunner
 from bot.jobs import JobOutcome
 from bot.message import OutgoingMessage
 from bot.texts import chat as texts
-from bot.texts.names import state_title
+from bot.texts.names import mask_personal, state_title
 from handlers import lifecycle
 from storage.models import Ticket, TicketState
 from storage.org_repo import OrgRepo
@@ -145,6 +145,8 @@ def _staff_action(number: int, describe: str, act: StaffAction) -> None:
             result = await act(ctx, ticket)
         except lifecycle.IllegalTransition as exc:
             return JobOutcome(report=[f"#{number} is {exc.state}: cannot {describe}"])
+        except lifecycle.OutsideCommunity as exc:
+            return JobOutcome(report=[f"'{exc.person_id}' serves another community than #{number}: cannot {describe}"])
         if isinstance(result, str):
             return JobOutcome(report=[result])
         return JobOutcome(messages=result)
@@ -192,6 +194,16 @@ def close(number: int, actor: str, note: str) -> None:
     _staff_action(number, "close", act)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+"""What makes Excel, WPS or LibreOffice read a cell as a formula (full-width forms included: WPS converts)."""
+
+
+def spreadsheet_safe(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading quote before anything it would run (OWASP's advice)."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 EXPORT_COLUMNS = [
     "编号",
     "状态",
@@ -228,24 +240,23 @@ def export(as_csv: bool, out: str, **where: Any) -> None:
         writer = csv.writer(sink)
         writer.writerow(EXPORT_COLUMNS)
         for t in rows:
-            writer.writerow(
-                [
-                    t.id,
-                    state_title(t.state),
-                    t.kind,
-                    "是" if t.urgent else "否",
-                    t.domain,
-                    t.unit_id,
-                    t.assignee_id or "",
-                    "、".join(r.sender_name or r.sender_id for r in t.reporters),
-                    t.summary,
-                    t.opened_at.isoformat(),
-                    t.accepted_at.isoformat() if t.accepted_at else "",
-                    t.resolved_at.isoformat() if t.resolved_at else "",
-                    t.closed_at.isoformat() if t.closed_at else "",
-                    t.resolution_note,
-                ]
-            )
+            cells = [
+                t.id,
+                state_title(t.state),
+                t.kind,
+                "是" if t.urgent else "否",
+                t.domain,
+                t.unit_id,
+                t.assignee_id or "",
+                "、".join(r.sender_name or r.sender_id for r in t.reporters),
+                t.summary,
+                t.opened_at.isoformat(),
+                t.accepted_at.isoformat() if t.accepted_at else "",
+                t.resolved_at.isoformat() if t.resolved_at else "",
+                t.closed_at.isoformat() if t.closed_at else "",
+                t.resolution_note,
+            ]
+            writer.writerow([spreadsheet_safe(mask_personal(str(cell))) for cell in cells])
     finally:
         if sink is not sys.stdout:
             sink.close()

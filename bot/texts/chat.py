@@ -21,13 +21,6 @@ def ack_report(
     return f"{mention(reporter)}已记录 #{ticket_id}「{summary}」，已通知{who}，{tail}"
 
 
-def emergency_advice(fire: str, medical: str, police: str, gas: str, duty: str) -> str:
-    return (
-        f"情况紧急请先保证安全：火警 {fire}，急救 {medical}，报警 {police}，"
-        f"燃气泄漏请拨 {gas}（勿开关电器），社区值班电话 {duty}。"
-    )
-
-
 def new_task(ticket_id: int, kind: str, urgent: bool, group: str, reporter: str, summary: str) -> str:
     level = "【紧急】" if urgent else ("【大事】" if kind == "major" else "")
     return (
@@ -39,6 +32,14 @@ def new_task(ticket_id: int, kind: str, urgent: bool, group: str, reporter: str,
 def major_notice(ticket_id: int, urgent: bool, group: str, reporter: str, summary: str, assignee: str) -> str:
     level = "【紧急】" if urgent else "【大事】"
     return f"{level}#{ticket_id} {summary}（{group}，{reporter} 反映），责任人 {assignee}，请关注。"
+
+
+def repeated() -> str:
+    return "您的消息已收到，请勿重复发送。"
+
+
+def mention_text(name: str, text: str) -> str:
+    return mention(name) + text
 
 
 def no_leader(ticket_id: int) -> str:
@@ -56,11 +57,33 @@ USAGE: dict[Verb, str] = {
     Verb.ESCALATE: "升级 #编号",
     Verb.REJECT: "不受理 #编号 理由",
     Verb.DISPATCH: "派单 #编号 共建单位",
+    Verb.CONFIRM_URGENT: "确认紧急 #编号",
+    Verb.NOT_URGENT: "不紧急 #编号",
+    Verb.URGENT: "紧急 #编号",
+    Verb.MAKE_MAJOR: "改为大事 #编号",
+    Verb.MAKE_TRIVIAL: "改为小事 #编号",
+    Verb.NOT_AN_ISSUE: "不是问题 #编号",
+    Verb.CHANGE_DOMAIN: "改领域 #编号 服务领域",
     Verb.MINE: "我的任务",
     Verb.TODO: "待办",
     Verb.POINTS: "积分",
     Verb.RANKING: "排行",
     Verb.BIND: "绑定 楼栋或小区名：把本群绑定到网格",
+    Verb.AGREE: "同意：户表决时投同意票（也可回 1；可加房号，如“同意 301”）",
+    Verb.OPPOSE: "反对：投反对票（也可回 2）",
+    Verb.ABSTAIN: "弃权：投弃权票（也可回 3）",
+    Verb.VOTE_COUNT: "表决结果 #编号：查看户表决进展",
+    Verb.MAILBOX: "信箱 内容：给楼长写建议（私信我发更好）",
+    Verb.ANONYMOUS: "匿名建议 内容：请私信我，楼长看不到您是谁",
+    Verb.ANSWER: "回复建议 #S编号 内容",
+    Verb.COUNCIL_ADD: "上会 #编号 或 #S编号",
+    Verb.PROPOSE: "提议 #编号 内容",
+    Verb.CONSULT: "商议 #编号 纪要",
+    Verb.REVIEW: "审议 #编号 意见",
+    Verb.DECIDE: "决议 #编号 决议内容",
+    Verb.PUBLISH_DECISION: "公开决议 #编号",
+    Verb.PUBLISH_RESULT: "公开结果 #编号 实施结果",
+    Verb.START_VOTE: "发起表决 #编号 标题 截止 2026-12-20",
 }
 """How each command is written, as help shows it (every verb of ``nlp.command.COMMANDS`` has one)."""
 
@@ -68,6 +91,7 @@ HELP_HEADINGS = {
     Audience.RESIDENT: "邻里助手可以帮您：\n· 在群里直接说遇到的问题，我会登记并通知楼长",
     Audience.GRID: "楼长常用命令：",
     Audience.COMMITTEE: "社区党委：",
+    Audience.COUNCIL: "党群议事会（四议两公开）：",
 }
 
 
@@ -153,6 +177,10 @@ def withdrawn(ticket_id: int) -> str:
     return f"#{ticket_id} 已按您的要求撤销。"
 
 
+def unreported(ticket_id: int) -> str:
+    return f"好的，您已不再是 #{ticket_id} 的反映人；其他街坊反映的这件事会继续处理。"
+
+
 def withdrawn_notice(ticket_id: int, who: str) -> str:
     return f"#{ticket_id} 已被反映人 {who} 撤销，无需再处理。"
 
@@ -171,6 +199,13 @@ def task_list(title: str, lines: list[str]) -> str:
 
 def rated(ticket_id: int, score: int) -> str:
     return f"谢谢您的评价（{score} 分），#{ticket_id} 已关闭。"
+
+
+def rating_recorded(ticket_id: int, score: int, hours: int) -> str:
+    return (
+        f"谢谢您的评价（{score} 分），已记录。#{ticket_id} 由多户反映，"
+        f"待其他反映人评价后关闭，{hours} 小时内无异议也会自动关闭。"
+    )
 
 
 def rated_badly(ticket_id: int) -> str:

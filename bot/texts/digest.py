@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.texts.names import mask_personal, minutes, rate
+from bot.texts.names import TIER_TITLES, mask_personal, minutes, rate
 
 WEEKDAYS = "一二三四五六日"
 
@@ -69,6 +69,18 @@ class CommitteeDigest:
     satisfaction: float | None
     points: Sequence[tuple[str, int, int]]
     """(name, points, gained this week), highest first."""
+    extra: Sequence[str] = ()
+    """Further sections, as Markdown lines (the residents' voice: suggestions, the month's needs)."""
+    corrected: int = 0
+    confusions: Sequence[tuple[str, str, str, int]] = ()
+    """(what: tier or domain, from, to, count), most common first."""
+
+
+def confusion(what: str, before: str, after: str, count: int) -> str:
+    """小事→大事 ×3, 安全管理→环境卫生 ×1."""
+    if what == "tier":
+        before, after = TIER_TITLES.get(before, before), TIER_TITLES.get(after, after)
+    return f"{before}→{after} ×{count}"
 
 
 def committee_markdown(d: CommitteeDigest) -> str:
@@ -92,8 +104,15 @@ def committee_markdown(d: CommitteeDigest) -> str:
         lines.append(f"- 其余 {d.units_left_out} 个网格从略")
     score = f"{d.satisfaction:.2f} 分（满分 5 分）" if d.satisfaction is not None else "本周暂无评价"
     lines += ["", "## 居民满意度", f"- {score}"]
+    lines += ["", "## 分类更正"]
+    if d.corrected:
+        lines.append(f"- 网格更正了 {d.corrected} 件工单的分类")
+        lines += [f"- {confusion(*c)}" for c in d.confusions]
+    else:
+        lines.append("- 本周没有更正")
     lines += ["", "## 楼长积分"]
     lines += [f"{rank}. {name} {points} 分（本周 {week:+d}）" for rank, (name, points, week) in enumerate(d.points, 1)]
     if not d.points:
         lines.append("- 暂无")
+    lines += d.extra
     return mask_personal("\n".join(lines)) + "\n"

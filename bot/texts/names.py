@@ -18,6 +18,8 @@ ROLE_TITLES = {
 }
 
 KIND_TITLES = {"noise": "闲聊", "trivial": "小事", "major": "大事"}
+TIER_TITLES = {"noise": "不是问题", "trivial": "小事", "major": "大事", "urgent": "紧急"}
+"""Kind and urgency as one scale, as corrections speak of them (小事→大事)."""
 
 STATE_TITLES = {
     "open": "待派单",
@@ -34,6 +36,7 @@ STATE_TITLES = {
 
 SUMMARY_CHARS = 40
 
+_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{11}(\d{3}[\dXx])(?![0-9A-Za-z])")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{3,4})[\s-]?(\d{4})(?!\d)")
 _LONG_DIGITS = re.compile(r"(?<!\d)(\d{3})\d{4,}(\d{2})(?!\d)")
@@ -44,7 +47,8 @@ def state_title(state: str) -> str:
 
 
 def summarise(text: str) -> str:
-    flat = " ".join(text.split())
+    """A ticket's one-line summary: it travels to leaders, digests and exports, so numbers are masked."""
+    flat = mask_personal(" ".join(text.split()))
     return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1] + "…"
 
 
@@ -58,7 +62,9 @@ def people_list(titled: Sequence[tuple[str, str]]) -> str:
 
 
 def mask_personal(text: str) -> str:
-    """Hide phone numbers (and other long digit runs such as ID numbers): 13800000001 -> 138****0001."""
+    """Hide ID-card and phone numbers (and other long digit runs): 13800000001 -> 138****0001,
+    11010519491231002X -> 110***********002X."""
+    text = _ID_CARD.sub(lambda m: f"{m.group(1)}{'*' * 11}{m.group(2)}", text)
     text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
     return _LONG_DIGITS.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage import models  # noqa: F401  (registers the tables)
+from storage import council_models, models  # noqa: F401  (registers the tables)
 from storage.base import Base
 
 target_metadata = Base.metadata

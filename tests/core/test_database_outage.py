@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.adapters.simulated import SimulatedAdapter
 from bot.app import Service, import_org, open_store
+from bot.message import NotStored
 from bot.pipeline import database_unreachable
 from config.settings import Settings
 from storage.models import Message, Ticket
@@ -56,8 +57,9 @@ async def test_an_outage_longer_than_the_patience_is_reported_not_swallowed(own_
         service = Service(settings, store, [SimulatedAdapter()])
         await asyncio.to_thread(own_postgres.pause)
         try:
-            with pytest.raises((OSError, DBAPIError)) as caught:
+            with pytest.raises(NotStored) as caught:
                 await service.receive(Chat("sim-sdc-3").msg("r-1", "6楼走廊灯坏了"))
-            assert database_unreachable(caught.value)
+            assert isinstance(caught.value.__cause__, OSError | DBAPIError)
+            assert database_unreachable(caught.value.__cause__)
         finally:
             await asyncio.to_thread(own_postgres.resume)

@@ -43,6 +43,13 @@ def _rules(body: dict[str, object]) -> dict[str, object]:
     return rules
 
 
+def _write(path: Path, text: str) -> None:
+    """Replace the file whole, as an editor's save does: a watcher never reads it half written."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
 def _with_extra_rules(text: str, count: int) -> str:
     """The shipped rules plus ``count`` more (rules is the file's last key)."""
     extra = "".join(
@@ -61,7 +68,8 @@ def test_rules_file_edits_under_a_running_service(tmp_path: Path, watch_seconds:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")} | {
         "LINLI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
-        "LINLI_HTTP__PORT": str(port),
+        "LINLI_HTTP__PORT": str(_free_port()),
+        "LINLI_ADMIN__PORT": str(port),  # the details (rules among them) are on the admin listener
         "LINLI_NLP__RULES_FILE": str(rules),
         "LINLI_NLP__CACHE_DIR": str(tmp_path / "cache"),
         "LINLI_NLP__WATCH_SECONDS": watch_seconds,
@@ -79,21 +87,21 @@ def test_rules_file_edits_under_a_running_service(tmp_path: Path, watch_seconds:
         first = _rules(_wait_for(port, lambda b: "rules" in b))
         shipped = int(str(first["rules"]))
 
-        rules.write_text(_with_extra_rules(original, 1), encoding="utf-8")
+        _write(rules, _with_extra_rules(original, 1))
         if not watching:
             time.sleep(1.5)
             assert _rules(_healthz(port) or {"rules": {}})["rules"] == shipped  # nothing reloads by itself
             proc.send_signal(signal.SIGHUP)
         _wait_for(port, lambda b: _rules(b)["rules"] == shipped + 1)
 
-        rules.write_text(_with_extra_rules(original, 2) + "  - {id: broken, kind: nonsense\n", encoding="utf-8")
+        _write(rules, _with_extra_rules(original, 2) + "  - {id: broken, kind: nonsense\n")
         if not watching:
             proc.send_signal(signal.SIGHUP)
         broken = _rules(_wait_for(port, lambda b: _rules(b)["last_error"] is not None))
         assert broken["rules"] == shipped + 1
         assert str(rules) in str(broken["last_error"])
 
-        rules.write_text(_with_extra_rules(original, 3), encoding="utf-8")
+        _write(rules, _with_extra_rules(original, 3))
         proc.send_signal(signal.SIGHUP)
         after = _rules(_wait_for(port, lambda b: _rules(b)["rules"] == shipped + 3))
         assert after["last_error"] is None

@@ -7,7 +7,10 @@ import logging
 import time_machine
 
 from bot.app import build_scheduler
+from bot.context import JobContext
 from bot.job_runner import JobRunner
+from bot.jobs import JobOutcome
+from handlers import council_items
 from storage.models import OutboxStatus, Person
 from tests.sched.conftest import Desk, at, brief
 
@@ -173,3 +176,20 @@ async def test_tickets_opened_before_a_restart_are_caught_up(desk: Desk, caplog:
     logging.getLogger("handlers.deadlines").setLevel(logging.INFO)
     actions = await desk.sweep(at(f"{MON} 13:45"))
     assert brief(actions) == [(first, "escalate", "p-tan", 1), (second, "remind", "p-feng", 0)]
+
+
+async def test_a_matter_before_the_council_gets_no_reminders_or_escalations(desk: Desk) -> None:
+    tid = await desk.open(at(f"{MON} 09:00"), kind="major", domain="空间管理", summary="加装电梯意见征集")
+
+    async def take_up(ctx: JobContext) -> JobOutcome:
+        ticket = await ctx.tickets.get(tid)
+        assert ticket is not None
+        await council_items.add_ticket(ctx, ticket, by=None, at=ctx.now)
+        return JobOutcome()
+
+    await desk.run(take_up, at(f"{MON} 10:00"))
+    assert await desk.sweep(at(f"{MON} 10:00")) == []
+    assert await desk.sweep(at("2026-12-30 10:00")) == []  # weeks past the major deadline: the council decides
+    ticket = await desk.ticket(tid)
+    assert (ticket.state, ticket.escalation_level, ticket.sla_due_at) == ("assigned", 0, None)
+    assert [r.action for r in await desk.reminders(tid)] == []

@@ -111,7 +111,9 @@ async def test_figures_on_a_known_data_set(desk: Desk) -> None:
     await seed(desk)
     async with desk.store.sessions() as s:
         digest = await compute(s, desk.settings, "beijiang", W47)
-    assert digest.figures() == {
+    figures = digest.figures()
+    voice = {key: figures.pop(key) for key in ("suggestions", "needs")}
+    assert figures == {
         "new": 6,
         "accepted": 4,
         "resolved": 3,
@@ -123,6 +125,18 @@ async def test_figures_on_a_known_data_set(desk: Desk) -> None:
         "by_domain": {"日常生活": 2, "安全管理": 1, "政策宣传": 1, "环境卫生": 1, "纠纷化解": 1},
         "satisfaction": None,
         "points": [],
+        "corrections": {"tickets": 0, "confusions": []},
+    }
+    # No suggestions; the month's needs are November's seven reports up to the week's end (F opened the
+    # week before counts too), none matching a co-building unit's keywords.
+    assert voice == {
+        "suggestions": {"received": 0, "answered": 0, "overdue": 0},
+        "needs": {
+            "month": "2026-11",
+            "total": 7,
+            "matched": 0,
+            "by_domain": {"日常生活": 3, "环境卫生": 1, "安全管理": 1, "政策宣传": 1, "纠纷化解": 1},
+        },
     }
     assert digest.opened_per_day == [1, 1, 1, 1, 1, 0, 1]
     assert digest.resolved_per_day == [1, 1, 0, 1, 0, 1, 0]
@@ -243,7 +257,11 @@ async def test_the_council_agenda_lists_major_tickets_awaiting_it(desk: Desk) ->
     await desk.run(send_council_agenda, notice)
     await desk.run(send_council_agenda, notice)
     async with desk.store.sessions() as s:
-        texts = (await s.scalars(select(OutboxItem.text))).all()
-    assert len(texts) == 2  # the two committee members, once
+        rows = (await s.scalars(select(OutboxItem))).all()
+    texts = [r.text for r in rows]
+    # The council's members, once each: the committee and whoever the org gives a council role.
+    assert sorted(r.recipient or "" for r in rows) == sorted(
+        ["ChenZhiHua", "HuangMin", "TanLiJuan", "LuGuiFang", "wangayi", "r-deng"]
+    )
     assert all(f"#{major}「加装电梯意见征集」" in t and "11月25日 19:30" in t for t in texts)
     assert not any("楼道灯" in t for t in texts)

@@ -46,7 +46,7 @@ async def ticket_count(service: Service) -> int:
 
 
 async def test_the_service_runs_the_wechaty_adapter(service: Service) -> None:
-    assert [a.platform for a in service.adapters] == ["wechaty"]
+    assert [a.platform for a in service.adapters] == ["wechaty", "open311"]
     assert service.status()["adapters"]["wechaty"]["connected"] is True  # type: ignore[index]
 
 

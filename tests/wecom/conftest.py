@@ -104,9 +104,11 @@ StartHarness = Callable[..., Awaitable[Harness]]
 async def start_harness(fake: FakeWeCom, clock: FakeClock) -> AsyncIterator[StartHarness]:
     async with AsyncExitStack() as stack:
 
-        async def start(**overrides: Any) -> Harness:
+        async def start(*, wall: Callable[[], float] | None = None, **overrides: Any) -> Harness:
+            """``wall``: the clock callback timestamps are checked against (default: the real one)."""
             settings = settings_for(fake, **overrides)
-            adapter = WeComAdapter(settings, clock=clock, sleep=clock.sleep, now=lambda: NOW)
+            extra = {"wall": wall} if wall is not None else {}
+            adapter = WeComAdapter(settings, clock=clock, sleep=clock.sleep, now=lambda: NOW, **extra)
             app = web.Application()
             app.add_routes(adapter.web_routes())
             client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,12 +37,12 @@ class Driver:
         query = urlencode({"msg_signature": signature.group(1), "timestamp": timestamp, "nonce": nonce})
         return query, encrypt.group(1), nonce
 
-    def aibot(self, payload: dict[str, Any], timestamp: str = "1700000000") -> tuple[str, bytes]:
-        query, encrypt, _ = self._encrypt(json.dumps(payload, ensure_ascii=False), timestamp)
+    def aibot(self, payload: dict[str, Any], timestamp: str | None = None) -> tuple[str, bytes]:
+        query, encrypt, _ = self._encrypt(json.dumps(payload, ensure_ascii=False), timestamp or now_stamp())
         return query, json.dumps({"encrypt": encrypt}).encode()
 
-    def app(self, xml: str, timestamp: str = "1700000000") -> tuple[str, bytes]:
-        query, encrypt, _ = self._encrypt(xml, timestamp)
+    def app(self, xml: str, timestamp: str | None = None) -> tuple[str, bytes]:
+        query, encrypt, _ = self._encrypt(xml, timestamp or now_stamp())
         body = (
             f"<xml><ToUserName><![CDATA[{self.receive_id}]]></ToUserName>"
             f"<Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[1000002]]></AgentID></xml>"
@@ -53,6 +54,11 @@ class Driver:
         query, encrypt, nonce = self._encrypt(echo, timestamp)
         signature = dict(p.split("=", 1) for p in query.split("&"))["msg_signature"]
         return urlencode({"msg_signature": signature, "timestamp": timestamp, "nonce": nonce, "echostr": encrypt}), echo
+
+
+def now_stamp() -> str:
+    """A callback's timestamp as WeCom signs it: now (linli refuses callbacks far from its clock)."""
+    return str(int(time.time()))
 
 
 def aibot_text(

@@ -22,7 +22,7 @@ from bot.adapters.base import Adapter
 from bot.adapters.wecom.adapter import WeComAdapter
 from bot.pipeline import FeedResult
 from config.schedule import ScheduleSettings
-from config.settings import HttpSettings, Settings
+from config.settings import AdminSettings, HttpSettings, Settings
 from storage.models import Ticket
 from tests import harness
 from tests.wecom.conftest import settings_for
@@ -34,6 +34,10 @@ GROUP = "wrkSFfCgAAjiangjingA"  # 江景花园A座服务群, leaders 周建国 (
 GROUP_HOOK = "hook-jjhy-a"
 MEMBERS = frozenset({"ZhouJianGuo", "WuLiPing", "MaiGuoQiang", "ChenZhiHua", "HuangMin", "resident1"})
 """The example org's WeCom userids the fake knows: leaders of 江景花园A座, its branch secretary, the committee."""
+
+
+AWAKE = ScheduleSettings.model_validate({"quiet_hours": {"enabled": False, "start": "22:00", "end": "08:00"}})
+"""Tests on the real clock pass at any hour: no quiet hours holding the leaders' notices."""
 
 
 @dataclass
@@ -86,8 +90,9 @@ async def run_service(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
         org_file=org,
         http=HttpSettings(host="127.0.0.1", port=0),
+        admin=AdminSettings(port=0),
         wecom=wecom,
-        schedule=schedule or ScheduleSettings(),
+        schedule=schedule or AWAKE,
     )
     adapter_clock: dict[str, Any] = {"now": clock} if clock is not None else {}
     adapter = WeComAdapter(wecom, ws_sleep=ManualTime().sleep, **adapter_clock)

@@ -176,7 +176,7 @@ async def test_forged_callback_through_the_service_is_refused(running: Running) 
     query, body = aibot.aibot(d.aibot_text("@bot 假的", chatid=GROUP))
     assert await running.post(AIBOT_PATH, query.replace("msg_signature=", "msg_signature=f"), body) == 403
     assert running.results == []
-    async with aiohttp.ClientSession() as http, http.get(f"{running.base}/healthz") as r:
+    async with aiohttp.ClientSession() as http, http.get(f"{running.admin}/healthz") as r:
         health = await r.json()
     assert health["adapters"]["wecom"]["refused"] == 1
 
@@ -184,8 +184,8 @@ async def test_forged_callback_through_the_service_is_refused(running: Running) 
 def test_linli_run_starts_wecom_when_configured(fake: FakeWeCom) -> None:
     from bot.app import default_adapters
 
-    assert [a.platform for a in default_adapters(Settings(wecom=settings_for(fake)))] == ["wecom"]
-    assert [a.platform for a in default_adapters(Settings())] == ["sim"]
+    assert [a.platform for a in default_adapters(Settings(wecom=settings_for(fake)))] == ["wecom", "open311"]
+    assert [a.platform for a in default_adapters(Settings())] == ["sim", "open311"]
 
 
 async def test_the_loop_over_the_long_connection(fake: FakeWeCom, gateway: FakeGateway, tmp_path: Path) -> None:
@@ -236,7 +236,7 @@ async def test_the_loop_over_the_long_connection(fake: FakeWeCom, gateway: FakeG
         assert len(gateway.replies) == 2
         assert gateway.refusals == []
 
-        async with aiohttp.ClientSession() as http, http.get(f"{running.base}/healthz") as r:
+        async with aiohttp.ClientSession() as http, http.get(f"{running.admin}/healthz") as r:
             health = await r.json()
         assert health["ok"] is True
         assert health["adapters"]["wecom"]["longconn"]["connected"] is True

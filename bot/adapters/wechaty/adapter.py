@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -37,7 +40,16 @@ from bot.adapters.wechaty.translate import (
     message_time,
     strip_mentions,
 )
-from bot.message import DIRECT_CHAT, DirectMessage, IncomingMessage, OutgoingMessage, Platform, Say, SendImage
+from bot.message import (
+    DIRECT_CHAT,
+    DirectMessage,
+    IncomingMessage,
+    NotStored,
+    OutgoingMessage,
+    Platform,
+    Say,
+    SendImage,
+)
 from config.settings import WechatySettings
 
 log = logging.getLogger(__name__)
@@ -46,6 +58,10 @@ T = TypeVar("T")
 PuppetFactory = Callable[[], Any]
 
 NAME_CACHE_SECONDS = 300.0
+NAME_CACHE_SIZE = 20_000
+"""Names and topics remembered; the least recently used are forgotten past this."""
+QR_VIEWER = "https://wechaty.js.org/qrcode/"
+"""Where wechaty's own tools show a login QR code's value as an image."""
 PROBE_TIMEOUT_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 5.0
 PAYLOAD_ATTEMPTS = 3
@@ -104,13 +120,14 @@ class WechatyAdapter:
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
-        self._inbox: asyncio.Queue[str] = asyncio.Queue()
-        self._names: dict[tuple[str, str], tuple[float, str]] = {}
+        self._inbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.inbox_size)
+        self._names: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
         self._seen_rooms: set[str] = set()
+        self._qrcode_shown = ""
         self._reconnects = 0
         self._last_error: str | None = None
         self._last_error_at: datetime | None = None
-        self._counts = {"received": 0, "ignored": 0, "sent": 0, "send_failed": 0}
+        self._counts = {"received": 0, "ignored": 0, "sent": 0, "send_failed": 0, "inbox_refused": 0}
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -142,19 +159,38 @@ class WechatyAdapter:
         log.info("wechaty: logged in as %s", self._self_id)
 
     async def stop(self) -> None:
-        """Disconnect without stopping the provider's puppet (the account stays logged in there)."""
+        """Disconnect without stopping the provider's puppet (the account stays logged in there).
+
+        No new message is taken from the puppet once stopping; those already taken are stored first, for
+        up to ``stop_drain_seconds``; any left after that are named in the log."""
         self._stopping = True
-        for task in (self._supervisor, self._consumer):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        self._supervisor = self._consumer = None
+        await self._cancel(self._supervisor)
+        self._supervisor = None
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None and not consumer.done() and self._feed is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained(), self.settings.stop_drain_seconds)
+        await self._cancel(consumer)
+        left = []
+        while not self._inbox.empty():
+            left.append(self._inbox.get_nowait())
+        if left:
+            log.error("wechaty: stopped with %d message(s) not stored: %s", len(left), ", ".join(left[:50]))
         await self._drop(self._puppet)
         self._puppet = None
         self._connected.clear()
         if self._started is not None and not self._started.done():
             self._started.cancel()
+
+    async def _drained(self) -> None:
+        await self._inbox.join()
+
+    @staticmethod
+    async def _cancel(task: asyncio.Task[None] | None) -> None:
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     def health(self) -> dict[str, object]:
         return {
@@ -273,7 +309,15 @@ class WechatyAdapter:
         log.warning("wechaty: the account %s was logged out at the provider", payload.contact_id)
 
     def _on_message(self, payload: Any) -> None:
-        self._inbox.put_nowait(str(payload.message_id))
+        message_id = str(payload.message_id)
+        if self._stopping:
+            log.warning("wechaty: message %s arrived while stopping; not taken", message_id)
+            return
+        try:
+            self._inbox.put_nowait(message_id)
+        except asyncio.QueueFull:
+            self._counts["inbox_refused"] += 1
+            log.error("wechaty: inbox full (%d waiting); message %s refused", self._inbox.qsize(), message_id)
 
     def _on_error(self, payload: Any) -> None:
         text = str(getattr(payload, "data", payload))[:300]
@@ -282,13 +326,16 @@ class WechatyAdapter:
             log.warning("wechaty: puppet error: %s", text)
 
     def _on_scan(self, payload: Any) -> None:
+        """The account needs a login. The QR code is a credential: it goes once to the operator's terminal
+        as a URL (to open and scan), never into the logs, which are kept and shipped elsewhere."""
         status = getattr(getattr(payload, "status", None), "name", getattr(payload, "status", ""))
-        log.warning(
-            "wechaty: the account is not logged in at the provider (scan status %s); log it in there, "
-            "the QR code is %s",
-            status,
-            getattr(payload, "qrcode", None) or "not provided",
-        )
+        qrcode = str(getattr(payload, "qrcode", None) or "")
+        log.warning("wechaty: the account is not logged in at the provider (scan status %s)", status)
+        if qrcode and qrcode != self._qrcode_shown:
+            self._qrcode_shown = qrcode
+            url = qrcode if qrcode.startswith(("http://", "https://")) else QR_VIEWER + quote(qrcode, safe="")
+            sys.stderr.write(f"wechaty: scan to log in (shown once, not logged): {url}\n")
+            sys.stderr.flush()
 
     def _on_room_change(self, payload: Any) -> None:
         room_id = str(getattr(payload, "room_id", "") or "")
@@ -322,23 +369,38 @@ class WechatyAdapter:
         while True:
             message_id = await self._inbox.get()
             try:
-                message = await self._translate(message_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._counts["ignored"] += 1
-                log.error("wechaty: cannot read message %s: %s", message_id, self._describe(exc))
-                continue
-            if message is None:
-                continue
-            self._counts["received"] += 1
-            assert self._feed is not None
+                await self._take(message_id)
+            finally:
+                self._inbox.task_done()
+
+    async def _take(self, message_id: str) -> None:
+        try:
+            message = await self._translate(message_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._counts["ignored"] += 1
+            log.error("wechaty: cannot read message %s: %s", message_id, self._describe(exc))
+            return
+        if message is None:
+            return
+        self._counts["received"] += 1
+        assert self._feed is not None
+        delay = min(0.5, self.settings.store_retry_seconds)
+        while True:
             try:
                 await self._feed(message)
+                return
             except asyncio.CancelledError:
                 raise
+            except NotStored as exc:
+                # The puppet will not give this message again: keep offering it until the core takes it.
+                log.warning("wechaty: message %s not stored (%s); again in %.1fs", message_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.store_retry_seconds)
             except Exception:
                 log.exception("wechaty: the core failed on message %s", message_id)
+                return
 
     async def _translate(self, message_id: str) -> IncomingMessage | None:
         wait = max(self.settings.send_wait_seconds, self.settings.connect_timeout_seconds)
@@ -383,6 +445,8 @@ class WechatyAdapter:
             )
         topic = await self._room_topic(room_id)
         if room_id not in self._seen_rooms:
+            if len(self._seen_rooms) >= NAME_CACHE_SIZE:
+                self._seen_rooms.clear()  # only for the first-message log line
             self._seen_rooms.add(room_id)
             log.info("wechaty: first message from room %s (%s)", room_id, topic or "no topic")
         self_name = await self._own_name()
@@ -419,6 +483,9 @@ class WechatyAdapter:
             log.info("wechaty: no %s for %s: %s", pick, key[1], self._describe(exc))
             value = ""
         self._names[key] = (now, value)
+        self._names.move_to_end(key)
+        while len(self._names) > NAME_CACHE_SIZE:
+            self._names.popitem(last=False)
         return value
 
     async def _contact_name(self, contact_id: str) -> str:
@@ -488,9 +555,12 @@ class WechatyAdapter:
         if not text.strip():
             raise SendError("wechaty: refusing to send an empty message")
         mention_ids = list(mentions) or None
+        first = True
         for chunk in split_text(text, TEXT_LIMIT_BYTES):
             # pace right before the call, after any name lookups, so the spacing is what WeChat sees
-            await self._limiters.acquire(conversation)
+            # only the first part may be handed back to the outbox: after it, the rest must follow
+            await self._limiters.acquire(conversation, self.settings.max_send_wait_seconds if first else None)
+            first = False
             await self._with_puppet(
                 self._text_sender(conversation, chunk, mention_ids), self.settings.send_wait_seconds
             )
@@ -507,7 +577,7 @@ class WechatyAdapter:
         from wechaty_puppet import FileBox
 
         box = await asyncio.to_thread(FileBox.from_file, str(path))
-        await self._limiters.acquire(message.chat_id)
+        await self._limiters.acquire(message.chat_id, self.settings.max_send_wait_seconds)
         try:
             await self._with_puppet(
                 lambda p: p.message_send_file(message.chat_id, box), self.settings.send_wait_seconds

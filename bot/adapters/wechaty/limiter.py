@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bot.adapters.base import SendError
 from bot.adapters.ratelimit import Clock, Sleep, SlidingWindowLimiter, Window
 
 WINDOW_SECONDS = 60.0
+IDLE_SWEEP_AT = 1000
+"""Past this many conversation limiters, idle ones are forgotten."""
 
 
 class RateLimiter:
@@ -37,15 +40,23 @@ class RateLimiter:
         self.waited = 0.0
         """Total seconds callers spent waiting (for health and tests)."""
 
+    def idle(self) -> bool:
+        return self.delay() == 0 and not self._lock.locked()
+
     def delay(self) -> float:
         """Seconds until the next send is allowed (0 if now)."""
         return self._budget.wait_time("")
 
-    async def acquire(self) -> None:
-        """Wait until a send is allowed and count it as sent."""
+    async def acquire(self, max_wait: float | None = None) -> None:
+        """Wait until a send is allowed and count it as sent; past ``max_wait`` seconds of waiting, raise
+        ``SendError`` with ``retry_after`` instead (the outbox tries again then, and sends others meanwhile)."""
         async with self._lock:
+            waited = 0.0
             while (wait := self._budget.try_reserve("")) > 0:
+                if max_wait is not None and waited + wait > max_wait:
+                    raise SendError(f"rate limit: next slot in {wait:.0f}s", retry_after=max(wait, 1.0), deferred=True)
                 self.waited += wait
+                waited += wait
                 await self._sleep(wait)
 
 
@@ -73,7 +84,16 @@ class ConversationLimiters:
             self._per_conversation[conversation_id] = limiter
         return limiter
 
-    async def acquire(self, conversation_id: str) -> None:
-        """The conversation's turn first, then the account's: a slow room never holds up the others."""
-        await self.for_conversation(conversation_id).acquire()
-        await self.account.acquire()
+    async def acquire(self, conversation_id: str, max_wait: float | None = None) -> None:
+        """The conversation's turn first, then the account's: a slow room never holds up the others.
+        ``max_wait`` bounds the wait for each (``SendError`` with ``retry_after`` past it)."""
+        await self.for_conversation(conversation_id).acquire(max_wait)
+        await self.account.acquire(max_wait)
+        self._forget_idle()
+
+    def _forget_idle(self) -> None:
+        """Limiters of conversations quiet for a minute hold no budget: drop them so the map stays small."""
+        if len(self._per_conversation) <= IDLE_SWEEP_AT:
+            return
+        for key in [k for k, limiter in self._per_conversation.items() if limiter.idle()]:
+            del self._per_conversation[key]

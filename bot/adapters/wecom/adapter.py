@@ -5,11 +5,13 @@ Web: the composition root runs one aiohttp server and adds ``adapter.web_routes(
 * ``GET|POST /wecom/aibot/callback`` — the 智能机器人 (JSON, receive id ``""``);
 * ``GET|POST /wecom/app/callback`` — the self-built app (XML, receive id = CorpID).
 
-Each route exists only when its channel is configured. A GET is URL verification, answered with the
-bare decrypted echostr. A POST is verified and decrypted in the request, answered with an empty 200
-at once, and fed to the pipeline in a tracked task (a set, discarded when done, drained by ``stop``).
-Forged signatures get 403; malformed, oversized or undecryptable bodies get 400; both are logged with
-WeCom's error code. Retried or replayed callbacks (same msgid) and unknown chats get 200 and are logged.
+Each route exists only when its channel is configured. A GET is URL verification, answered with the bare
+decrypted echostr. A POST is verified, decrypted and checked to be within ``callback_window_seconds`` of its
+own timestamp; its message is handed to the pipeline in a tracked task (a set, discarded when done, drained by
+``stop``) and the callback is answered with an empty 200 only once the message is stored, or 503 so that WeCom
+sends it again (it retries three times). Forged signatures and stale timestamps get 403; malformed, oversized
+or undecryptable bodies get 400; both are logged with WeCom's error code. Retried or replayed callbacks (same
+msgid) and unknown chats get 200 and are logged.
 
 Sending (see ``send``):
 
@@ -75,7 +77,16 @@ from bot.adapters.wecom.webhook import (
     markdown_payloads,
     with_mentions,
 )
-from bot.message import DIRECT_CHAT, DirectMessage, IncomingMessage, OutgoingMessage, Platform, Say, SendImage
+from bot.message import (
+    DIRECT_CHAT,
+    DirectMessage,
+    IncomingMessage,
+    NotStored,
+    OutgoingMessage,
+    Platform,
+    Say,
+    SendImage,
+)
 from config.settings import WeComSettings
 
 log = logging.getLogger(__name__)
@@ -108,8 +119,12 @@ class WeComAdapter:
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         ws_sleep: Sleep = asyncio.sleep,
+        wall: Callable[[], float] = time.time,
     ) -> None:
+        """``now`` stamps AI-bot messages (their payload has no time); ``wall`` is the clock callback
+        timestamps are checked against."""
         self._settings = settings
+        self._wall = wall
         self._clock = clock
         self._sleep = sleep
         self._ws_sleep = ws_sleep
@@ -123,7 +138,8 @@ class WeComAdapter:
         self._session: aiohttp.ClientSession | None = None
         self._api: WeComApiClient | None = None
         self._webhooks: WebhookClient | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._inflight: dict[str, asyncio.Task[bool]] = {}
         self._seen = SeenIds(settings.dedupe_size)
         self._pending: dict[str, PendingReply] = {}
         self._stats: dict[str, int] = {
@@ -318,7 +334,21 @@ class WeComAdapter:
         signature, timestamp, nonce = self._query(request)
         body = await self._read_body(request)
         encrypt = encrypt_from_json(body) if kind == "aibot" else encrypt_from_xml(body)
-        return crypto.decrypt_verified(signature, timestamp, nonce, encrypt)
+        plain = crypto.decrypt_verified(signature, timestamp, nonce, encrypt)
+        self._check_fresh(timestamp)
+        return plain
+
+    def _check_fresh(self, timestamp: str) -> None:
+        """A signed callback is valid only near its own time: a captured one cannot be replayed later."""
+        window = self._settings.callback_window_seconds
+        try:
+            skew = abs(self._wall() - int(timestamp))
+        except ValueError:
+            raise WeComCryptoError(CryptoErrorCode.ValidateSignature_Error, "timestamp is not a number") from None
+        if skew > window:
+            raise WeComCryptoError(
+                CryptoErrorCode.ValidateSignature_Error, f"timestamp {timestamp} is {skew:.0f}s away (window {window}s)"
+            )
 
     async def _aibot_verify(self, request: web.Request) -> web.Response:
         assert self._aibot_crypto is not None
@@ -340,7 +370,8 @@ class WeComAdapter:
             self._stats["ignored"] += 1
             log.debug("wecom aibot: event or stream refresh ignored")
             return web.Response(status=200)
-        return web.Response(status=self._accept_aibot(parsed))
+        msg = self._accept_aibot(parsed)
+        return web.Response(status=200 if msg is None else await self._store(msg))
 
     def _on_socket_message(self, req_id: str, body: dict[str, Any]) -> None:
         """An ``aibot_msg_callback`` from the long connection: the same translation as a callback."""
@@ -354,26 +385,33 @@ class WeComAdapter:
         if parsed is None:
             self._stats["ignored"] += 1
             return
-        status = self._accept_aibot(parsed, req_id=req_id)
-        if status != 200:
-            log.warning("wecom aibot socket message %s not fed (%d)", parsed.message.message_id, status)
+        msg = self._accept_aibot(parsed, req_id=req_id)
+        if msg is not None:
+            task = asyncio.create_task(self._store(msg), name=f"wecom-socket-{msg.message_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda done: self._socket_stored(msg.message_id, done))
 
-    def _accept_aibot(self, parsed: AibotMessage, *, req_id: str = "") -> int:
-        """Filter, deduplicate and feed one AI-bot message; the HTTP status a callback answers with."""
+    def _socket_stored(self, message_id: str, done: asyncio.Task[int]) -> None:
+        if done.cancelled() or done.exception() is not None or done.result() != 200:
+            log.error("wecom aibot socket message %s could not be stored; the socket cannot ask again", message_id)
+
+    def _accept_aibot(self, parsed: AibotMessage, *, req_id: str = "") -> IncomingMessage | None:
+        """Filter and deduplicate one AI-bot message and note how to answer it; the message to store, if any."""
         msg = parsed.message
         s = self._settings
         if s.aibot_id and parsed.aibot_id and parsed.aibot_id != s.aibot_id:
             self._stats["ignored"] += 1
             log.warning("wecom aibot: message for another bot id %s ignored", parsed.aibot_id)
-            return 200
+            return None
         if not msg.is_direct and s.chats and msg.chat_id not in s.chats:
             self._stats["ignored"] += 1
             log.warning("wecom aibot: message from unknown chat %s ignored (add it to wecom.chats)", msg.chat_id)
-            return 200
-        if not self._seen.add(msg.message_id):
+            return None
+        if msg.message_id in self._seen:
             self._stats["duplicates"] += 1
             log.info("wecom aibot: duplicate %s answered 200 and dropped", msg.message_id)
-            return 200
+            return None
         if not msg.is_direct and s.chats:
             msg = replace(msg, chat_name=s.chats[msg.chat_id])
         key = f"dm:{msg.sender_id}" if msg.is_direct else msg.chat_id
@@ -385,7 +423,7 @@ class WeComAdapter:
             self._pending[key] = PendingReply(
                 parsed.response_url, msg.sender_id, self._clock() + s.response_url_ttl_seconds
             )
-        return self._dispatch(msg).status
+        return msg
 
     async def _app_post(self, request: web.Request) -> web.Response:
         assert self._app_crypto is not None
@@ -399,30 +437,55 @@ class WeComAdapter:
             self._stats["ignored"] += 1
             log.debug("wecom app: event or other agent ignored")
             return web.Response(status=200)
-        if not self._seen.add(msg.message_id):
+        if msg.message_id in self._seen:
             self._stats["duplicates"] += 1
             log.info("wecom app: duplicate %s answered 200 and dropped", msg.message_id)
             return web.Response(status=200)
-        return self._dispatch(msg)
+        return web.Response(status=await self._store(msg))
 
-    def _dispatch(self, msg: IncomingMessage) -> web.Response:
-        feed = self._feed
-        if feed is None:
-            log.warning("wecom: callback before start; 503 so that WeCom retries")
-            self._seen.forget(msg.message_id)
-            return web.Response(status=503)
-        task = asyncio.create_task(self._run_feed(feed, msg), name=f"wecom-feed-{msg.message_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return web.Response(status=200)
+    async def _store(self, msg: IncomingMessage) -> int:
+        """Hand ``msg`` to the core and answer once it is stored: 200, or 503 so that WeCom sends it again.
 
-    async def _run_feed(self, feed: Feed, msg: IncomingMessage) -> None:
+        A retry that arrives while the first copy is still being stored waits for that same attempt. The
+        answer is due within WeCom's 5 s: past ``callback_store_seconds`` the work goes on and the callback
+        gets 503; WeCom's retry then finds it stored (200) or still in flight.
+        """
+        key = msg.message_id
+        task = self._inflight.get(key)
+        if task is None:
+            feed = self._feed
+            if feed is None:
+                log.warning("wecom: callback before start; 503 so that WeCom retries")
+                return 503
+            task = asyncio.create_task(self._run_feed(feed, msg), name=f"wecom-feed-{key}")
+            self._inflight[key] = task
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        try:
+            stored = await asyncio.wait_for(asyncio.shield(task), self._settings.callback_store_seconds)
+        except TimeoutError:
+            log.warning(
+                "wecom: storing %s takes longer than %ss; 503 for now", key, self._settings.callback_store_seconds
+            )
+            return 503
+        return 200 if stored else 503
+
+    async def _run_feed(self, feed: Feed, msg: IncomingMessage) -> bool:
+        """True once the core has stored ``msg`` (then it counts as seen); False if it could not."""
         try:
             await feed(msg)
-            self._stats["fed"] += 1
+        except NotStored as exc:
+            self._stats["feed_errors"] += 1
+            log.error("wecom: %s not stored (%s); WeCom will send it again", msg.message_id, exc)
+            return False
         except Exception:
             self._stats["feed_errors"] += 1
             log.exception("wecom: feeding %s failed", msg.message_id)
+            return False
+        self._seen.add(msg.message_id)
+        self._stats["fed"] += 1
+        return True
 
     # -- outbound -------------------------------------------------------------------------------
 

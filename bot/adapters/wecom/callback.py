@@ -182,6 +182,9 @@ class SeenIds:
             self._seen.popitem(last=False)
         return True
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._seen
+
     def forget(self, key: str) -> None:
         self._seen.pop(key, None)
 

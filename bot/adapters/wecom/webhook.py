@@ -26,12 +26,21 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+_INERT = str.maketrans({"<": "＜", ">": "＞", "[": "［", "]": "］"})
+
+
+def inert(text: str) -> str:
+    """Text as WeCom markdown shows it literally: no tags (``<@userid>``, ``<font>``) and no links that
+    linli did not make. The characters are swapped for their full-width forms, which read the same."""
+    return text.translate(_INERT)
+
+
 def mention_markup(userids: tuple[str, ...]) -> str:
     return " ".join(f"<@{userid}>" for userid in userids)
 
 
 def with_mentions(text: str, mentions: tuple[str, ...]) -> tuple[str, str]:
-    """(head, body): WeCom ``<@userid>`` markup for ``mentions`` and the text it goes before.
+    """(head, body): WeCom ``<@userid>`` markup for ``mentions`` and the text it goes before, made inert.
 
     linli's texts address people as a plain ``@name `` prefix; on WeCom the name is the userid, so a
     leading ``@userid `` of a mentioned member is replaced by the markup (which WeCom renders as a real
@@ -50,6 +59,7 @@ def with_mentions(text: str, mentions: tuple[str, ...]) -> tuple[str, str]:
         else:
             break
     rest = tuple(u for u in mentions if u not in inline)
+    body = inert(body)
     head = mention_markup((*inline, *rest))
     if not head:
         return "", body

@@ -1,0 +1,72 @@
+"""Raw messages are not kept forever: the retention job, run daily through the job runner.
+
+Messages older than ``retention.messages_days`` are deleted, except those behind a ticket, which lose
+their text and sender's name but keep the link (the ticket keeps its history and figures). Outbox rows
+already dealt with (sent, failed, skipped, unknown) are deleted after the same time. Each run is recorded
+in the audit log. Chatter from groups the org does not know is not kept in full at all (see the pipeline).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select, update
+
+from bot.context import JobContext
+from bot.jobs import JobOutcome
+from storage.models import AuditEntry, Message, OutboxItem, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+BATCH = 5_000
+
+
+async def purge_old_messages(ctx: JobContext) -> JobOutcome:
+    """One batch of expired messages and outbox rows; ``more`` while there are others."""
+    cutoff = ctx.now - timedelta(days=ctx.settings.retention.messages_days)
+    s = ctx.session
+    # Messages behind a ticket keep an empty row: those already emptied are not picked again.
+    pending = or_(Message.ticket_id.is_(None), Message.text != "", Message.sender_name != "")
+    ids = (
+        await s.scalars(select(Message.id).where(Message.sent_at < cutoff, pending).order_by(Message.id).limit(BATCH))
+    ).all()
+    linked = set((await s.scalars(select(Message.id).where(Message.id.in_(ids), Message.ticket_id.is_not(None)))).all())
+    unlinked = [i for i in ids if i not in linked]
+    if linked:
+        await s.execute(
+            update(Message)
+            .where(Message.id.in_(linked))
+            .values(text="", sender_name="")
+            .execution_options(synchronize_session=False)
+        )
+    if unlinked:
+        await s.execute(delete(Message).where(Message.id.in_(unlinked)).execution_options(synchronize_session=False))
+    done = [OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED, OutboxStatus.UNKNOWN]
+    old_outbox = (
+        await s.scalars(
+            select(OutboxItem.id).where(OutboxItem.status.in_(done), OutboxItem.created_at < cutoff).limit(BATCH)
+        )
+    ).all()
+    if old_outbox:
+        await s.execute(
+            delete(OutboxItem).where(OutboxItem.id.in_(old_outbox)).execution_options(synchronize_session=False)
+        )
+    more = len(ids) == BATCH or len(old_outbox) == BATCH
+    if unlinked or old_outbox or linked:
+        s.add(
+            AuditEntry(
+                at=ctx.now,
+                actor="linli:retention",
+                action="retention",
+                subject=f"before {cutoff.isoformat()}",
+                detail={"deleted": len(unlinked), "redacted": len(linked), "outbox": len(old_outbox)},
+            )
+        )
+        log.info(
+            "retention: %d message(s) deleted, %d kept for their tickets without text, %d outbox row(s) deleted",
+            len(unlinked),
+            len(linked),
+            len(old_outbox),
+        )
+    return JobOutcome(more=more)
