@@ -23,26 +23,36 @@ Every threshold here is measured (``linli nlp crossval``; docs/classifier.md rec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from nlp.decision import Decision, Domain, Kind
-from nlp.features import display
-from nlp.model import DOMAIN_COLUMNS, KIND_COLUMNS, Prediction
+from nlp.model import DOMAIN_COLUMNS, KIND_COLUMNS, Prediction, softmax
 
 _NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
-_FORCING_SIGNALS = ("resolved", "notice", "ad", "forward", "poll")
+_FORCING_SIGNALS = frozenset(("resolved", "notice", "ad", "forward", "poll"))
 
 
 @dataclass(frozen=True, slots=True)
 class BlendSettings:
-    # chosen by leave-one-round-out cross-validation against the rules as they stood before each round
-    # was tuned in (docs/classifier.md, "The learned layer")
-    rule_weight: float = 0.4
-    silent_weight: float = 0.3
-    domain_weight: float = 0.2
-    urgent_confirm: float = 0.1
-    urgent_model: float = 0.7
-    check_model: float = 0.5
+    """The choice of ``nlp.crossval.choose`` on the four blind rounds, with the rules as they stood before
+    each round was tuned in (``python -m bench.honest_crossval``; how, and how close today's choice is, in
+    docs/classifier.md)."""
+
+    rule_weight: float = 0.3  # the rules' share of the kind probabilities when a kind rule voted
+    silent_weight: float = 0.0  # ...when none did: a message no rule knows is the model's to read
+    domain_weight: float = 0.3  # the rules' share of the area probabilities when a problem rule voted
+    urgent_confirm: float = 0.6  # the rules' urgent stands when the model's danger probability reaches this
+    urgent_model: float = 0.95  # the model alone makes a major message urgent from here
+    check_model: float = 0.7  # the model alone asks for a check from here (its danger weights favour recall)
+    # the rules' urgent danger words make the message major and at least a check unless the model is all but
+    # certain it is calm (a test of the fire alarm, a song that is 好火, a forwarded safety tip)
+    rules_urgent_floor: float = 0.02
+    # the rules' danger words that voted below the urgent threshold ask for a check only if the model's
+    # danger probability reaches this (a forwarded article, a test of the alarm, a past event mention them)
+    check_rules_floor: float = 0.02
     force_floor: float = 0.1  # the rules' forced noise stands only if the model's noise probability reaches it
     # ...and only in a message of at most this many characters: a letter of complaint mentions 公示, 招聘 or
     # 依法 in passing, a notice posted in the group is short
@@ -51,8 +61,7 @@ class BlendSettings:
     use_rules: bool = True  # False: the model alone (cross-validation's honest baseline)
 
 
-@dataclass(frozen=True, slots=True)
-class RuleVerdict:
+class RuleVerdict(NamedTuple):
     """What the rules concluded about one message, before the model is consulted."""
 
     kind: Kind
@@ -61,8 +70,8 @@ class RuleVerdict:
     scores: tuple[float, float, float]  # noise (with its prior), trivial, major
     voted: bool  # at least one kind rule voted
     domain_tally: dict[Domain, float]
-    signals: frozenset[str]
-    reasons: tuple[str, ...]
+    signals: AbstractSet[str]
+    reasons: Sequence[str]
     chars: int = 0  # length of the normalised text
 
 
@@ -74,7 +83,7 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
         verdict.kind is _NOISE
         and prediction.kind[0] >= settings.force_floor
         and verdict.chars <= settings.force_max_chars
-        and any(name in verdict.signals for name in _FORCING_SIGNALS)
+        and not _FORCING_SIGNALS.isdisjoint(verdict.signals)
     )
     if forced_noise:
         probabilities = (1.0, 0.0, 0.0)
@@ -100,7 +109,7 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
     urgent = check = False
     if not forced_noise:
         danger = prediction.danger
-        if verdict.urgent:
+        if verdict.urgent and danger >= settings.rules_urgent_floor:
             kind = _MAJOR
             if danger >= settings.urgent_confirm:
                 urgent = True
@@ -110,37 +119,43 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
         elif danger >= settings.urgent_model and kind is _MAJOR:
             urgent = True
             reasons.append("@urgent:model")
-        elif verdict.danger_votes > 0 or danger >= settings.check_model:
+        elif (verdict.danger_votes > 0 and danger >= settings.check_rules_floor) or danger >= settings.check_model:
             check = True
-            reasons.append("@check:model" if danger >= settings.check_model else "@check:rules")
+            reasons.append("@check:rules" if verdict.danger_votes > 0 else "@check:model")
             if kind is _NOISE:
                 kind = _TRIVIAL
 
     # the area model learned from requests only: for chat the area is informational, 其他 unless a rule says
     domain = _domain(verdict, prediction, settings) if kind is not _NOISE or verdict.domain_tally else Domain.OTHER
     column = best if kind is KIND_COLUMNS[best] else KIND_COLUMNS.index(kind)
-    shown: set[str] = set()
-    for feature, weight in prediction.strongest(column, settings.explain_features + 1):
-        word = display(feature)
-        if word not in shown and len(shown) < settings.explain_features:  # w:谢谢 and c:谢谢 read the same
-            shown.add(word)
-            reasons.append(f"model:{word}+{weight:.1f}")
+    for word, weight in prediction.strongest(column, settings.explain_features):
+        shown = _SHOWN.get((word, weight))
+        if shown is None:
+            if len(_SHOWN) >= _SHOWN_LIMIT:
+                _SHOWN.clear()
+            shown = _SHOWN[word, weight] = f"model:{word}+{weight:.1f}"
+        reasons.append(shown)
     return Decision(kind, urgent, domain, min(max(confidence, 0.0), 1.0), tuple(reasons), check)
 
 
+# formatted explanations, by (token, weight): the same tokens explain message after message
+_SHOWN: dict[tuple[str, float], str] = {}
+_SHOWN_LIMIT = 50_000
 _SILENT = RuleVerdict(_NOISE, False, 0.0, (0.0, 0.0, 0.0), False, {}, frozenset(), ())
 
 
 def _domain(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings) -> Domain:
     tally = verdict.domain_tally
-    model_p = prediction.domain
-    if not tally:
-        best = max(range(len(model_p)), key=model_p.__getitem__)
-        return DOMAIN_COLUMNS[best]
+    scores = prediction.domain_scores
+    top = DOMAIN_COLUMNS[scores.index(max(scores))]  # the model's most probable area (the first if tied)
+    if not tally or (len(tally) == 1 and top in tally):  # the rules can only add to it
+        return top
     total = sum(tally.values())
     weight = settings.domain_weight
-    blended = [(1 - weight) * p for p in model_p]
+    blended = [(1 - weight) * p for p in softmax(scores)]
     for domain, votes in tally.items():
-        blended[DOMAIN_COLUMNS.index(domain)] += weight * votes / total
-    best = max(range(len(blended)), key=blended.__getitem__)
-    return DOMAIN_COLUMNS[best]
+        blended[_DOMAIN_INDEX[domain]] += weight * votes / total
+    return DOMAIN_COLUMNS[blended.index(max(blended))]
+
+
+_DOMAIN_INDEX = {domain: index for index, domain in enumerate(DOMAIN_COLUMNS)}

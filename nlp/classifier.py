@@ -39,7 +39,10 @@ DEFAULT_MODEL = CONFIG_DIR / "model.tsv"
 
 # Tokens that end a clause: negation and adjacency never cross them.
 _CLAUSE_BREAKS = frozenset(",.!?;:~。、…，！？；：()（）【】[]\"'“”‘’ \n\t-/|")
-_DAMPERS = ("notice", "ad", "forward", "poll", "resolved")
+_DAMPER_ORDER = ("notice", "ad", "forward", "poll", "resolved")
+_DAMPERS = frozenset(_DAMPER_ORDER)
+_ESCALATOR_ORDER = ("recurrence", "council")
+_ESCALATORS = frozenset(_ESCALATOR_ORDER)
 # The pseudo-word a rule lists (in ``words`` or ``near``) to mean "an action that fails or a state that is
 # missing", found from the structure of the phrase rather than from a list: 打不开, 扭不到, 冲不下去, 摇不上去,
 # 按了没声, 调到最高都不热. A negation followed by a result or state morpheme, or a token built that way.
@@ -77,6 +80,7 @@ _FAULT_IDIOMS = frozenset(
 )
 # degree adverbs a phrase may carry inside it: 胸口好痛 reads as 胸口痛, 水压很低 as 水压低
 _DEGREE = frozenset({"好", "很", "太", "非常", "特别", "超", "挺", "真"})
+_INNER_CACHE_LIMIT = 100_000  # distinct tokens whose inner rule words are remembered
 # Enum member lookups are slow on Python 3.11; the hot path uses these.
 _NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
 
@@ -133,6 +137,7 @@ class RuleClassifier:
         self._near_sets = [frozenset(rule.near) for rule in ruleset.rules]
         # words of the voting rules: such a token is not searched for shorter rule words inside it
         self._whole = frozenset(word for rule in ruleset.rules if rule.signal is None for word in rule.words)
+        self._inner: dict[str, tuple[str, ...]] = {}  # token -> rule words at its start or end
 
     @property
     def path(self) -> Path:
@@ -185,19 +190,16 @@ class RuleClassifier:
         word of two or more characters also matches at the start or end of a longer token.
         """
         found: dict[str, list[tuple[int, int]]] = {}
-        vocab, max_word, prefixes, whole = self._vocab, self._max_word, self._prefixes, self._whole
+        vocab, prefixes, inner = self._vocab, self._prefixes, self._inner
         count = len(tokens)
         for start in range(count):
             token = tokens[start]
-            size = len(token)
-            # a token that is itself a voting rule's word means what that rule says: 打不着火 is not 着火
-            if size >= 3 and not token.isascii() and token not in whole:
-                for cut in range(2, min(size, max_word + 1)):
-                    head, tail = token[:cut], token[size - cut :]
-                    if head in vocab:
-                        found.setdefault(head, []).append((start, start))
-                    if tail in vocab and tail != head:
-                        found.setdefault(tail, []).append((start, start))
+            if len(token) >= 3:
+                words = inner.get(token)
+                if words is None:
+                    words = self._inner_words(token)
+                for word in words:
+                    found.setdefault(word, []).append((start, start))
             joined = ""
             for end in range(start, count):
                 token = tokens[end]
@@ -212,6 +214,24 @@ class RuleClassifier:
             spans = _fault_spans(tokens)
             if spans:
                 found.setdefault(FAULT_WORD, []).extend(spans)
+        return found
+
+    def _inner_words(self, token: str) -> tuple[str, ...]:
+        """Rule words at the start or end of a longer token (remembered per token)."""
+        words: list[str] = []
+        size = len(token)
+        # a token that is itself a voting rule's word means what that rule says: 打不着火 is not 着火
+        if not token.isascii() and token not in self._whole:
+            vocab = self._vocab
+            for cut in range(2, min(size, self._max_word + 1)):
+                head, tail = token[:cut], token[size - cut :]
+                if head in vocab:
+                    words.append(head)
+                if tail in vocab and tail != head:
+                    words.append(tail)
+        if len(self._inner) >= _INNER_CACHE_LIMIT:
+            self._inner.clear()
+        self._inner[token] = found = tuple(words)
         return found
 
     def _negated(self, tokens: list[str], start: int) -> bool:
@@ -254,18 +274,21 @@ class RuleClassifier:
         token where one fired, or -1)."""
         rule = self.ruleset.rules[position]
         near = self._near_sets[position]
+        negatable = rule.negatable
         spans: set[tuple[int, int]] = set()
         negated = False
+        last = -1
         for word in words:
             for start, end in found[word]:
                 if near and not self._near(rule, near, found, tokens, start, end):
                     continue
-                if rule.negatable and self._negated(tokens, start):
+                if negatable and start and self._negated(tokens, start):
                     negated = True
                     continue
                 spans.add((start, end))  # 好几年 and its tail 几年 on the same token count once
+                if end > last:
+                    last = end
                 break
-        last = max((end for _, end in spans), default=-1)
         return len(spans), negated and not spans, last
 
     def _classify(self, text: str, explain: bool) -> tuple[Decision, Explanation | None]:
@@ -293,7 +316,7 @@ class RuleClassifier:
         negated: list[str] = []
         signal_sum: dict[str, float] = {}
         signal_last: dict[str, int] = {}
-        for position in sorted(candidates):
+        for position in sorted(candidates) if len(candidates) > 1 else candidates:
             rule = rules[position]
             hits, was_negated, last = self._fires(position, candidates[position], tokens, found)
             if hits:
@@ -317,60 +340,69 @@ class RuleClassifier:
             if not answered:
                 active.discard("resolved")
             active.discard("notice")  # notices do not ask questions; polls do (their own signal)
+        if "demand" in active:
+            # a letter that demands action (恳请…查处, 责令…恢复原状) quotes 公示, 依法 and 恢复 in passing
+            active.difference_update(("notice", "ad", "resolved"))
 
         scores = {_NOISE: 0.0, _TRIVIAL: 0.0, _MAJOR: 0.0}
         urgent_score = 0.0
         votes: list[tuple[Kind, Domain, float]] = []
         reasons: list[str] = []
-        single_home = "household" in active and "collective" not in active
-        # 大家好 … 谢谢大家 round a long report: the courtesy does not make it chat
-        long_message = 0 < settings.long_message <= len(normalised)
-        courtesy = settings.long_courtesy if long_message else 1.0
-        for rule in fired:
-            if rule.signal is not None:
-                reasons.append(rule.id)
-                continue
-            if rule.requires and not active.issuperset(rule.requires):
-                continue
-            if rule.unless and not active.isdisjoint(rule.unless):
-                continue
-            assert rule.kind is not None
-            if rule.urgent and "hypothetical" in active:
-                # "万一着火怎么跑": the danger words describe what might happen, not what is happening.
-                reasons.append(f"{rule.id}@hypothetical")
-                continue
-            kind = rule.kind
-            if rule.household is not None and single_home:
-                kind = rule.household
-                reasons.append(f"{rule.id}@household")
-            elif rule.collective is not None and "collective" in active:
-                kind = rule.collective
-                reasons.append(f"{rule.id}@collective")
-            else:
-                reasons.append(rule.id)
-            scores[kind] += rule.weight * courtesy if kind is _NOISE else rule.weight
-            if rule.domain is not None:
-                votes.append((kind, rule.domain, rule.weight))
-            if rule.urgent and kind is _MAJOR:
-                urgent_score += rule.weight
+        if fired:
+            single_home = "household" in active and "collective" not in active
+            collective = "collective" in active
+            hypothetical = "hypothetical" in active
+            # 大家好 … 谢谢大家 round a long report: the courtesy does not make it chat
+            long_message = 0 < settings.long_message <= len(normalised)
+            courtesy = settings.long_courtesy if long_message else 1.0
+            for rule in fired:
+                if rule.signal is not None:
+                    reasons.append(rule.id)
+                    continue
+                if rule.requires and not active.issuperset(rule.requires):
+                    continue
+                if rule.unless and not active.isdisjoint(rule.unless):
+                    continue
+                assert rule.kind is not None
+                if rule.urgent and hypothetical:
+                    # "万一着火怎么跑": the danger words describe what might happen, not what is happening.
+                    reasons.append(f"{rule.id}@hypothetical")
+                    continue
+                kind = rule.kind
+                if rule.household is not None and single_home:
+                    kind = rule.household
+                    reasons.append(f"{rule.id}@household")
+                elif rule.collective is not None and collective:
+                    kind = rule.collective
+                    reasons.append(f"{rule.id}@collective")
+                else:
+                    reasons.append(rule.id)
+                weight = rule.weight
+                scores[kind] += weight * courtesy if kind is _NOISE else weight
+                if rule.domain is not None:
+                    votes.append((kind, rule.domain, weight))
+                if rule.urgent and kind is _MAJOR:
+                    urgent_score += weight
 
-        factor = 1.0
-        for name in _DAMPERS:
-            if name in active and name in self._damping:
-                factor = min(factor, self._damping[name])
-                scores[_NOISE] += signal_sum[name]
-        if factor < 1.0:
-            scores[_TRIVIAL] *= factor
-            scores[_MAJOR] *= factor
-            urgent_score *= factor
-            reasons.append("@damped")
-        for escalator in ("recurrence", "council"):
-            # reported again and again, or put to the residents' council: a major issue
-            if escalator in active and scores[_TRIVIAL] + scores[_MAJOR] > 0:
-                scores[_MAJOR] += scores[_TRIVIAL] + settings.recurrence_bonus
-                scores[_TRIVIAL] = 0.0
-                reasons.append(f"@{escalator}")
-                break
+        if not active.isdisjoint(_DAMPERS):
+            factor = 1.0
+            for name in _DAMPER_ORDER:
+                if name in active and name in self._damping:
+                    factor = min(factor, self._damping[name])
+                    scores[_NOISE] += signal_sum[name]
+            if factor < 1.0:
+                scores[_TRIVIAL] *= factor
+                scores[_MAJOR] *= factor
+                urgent_score *= factor
+                reasons.append("@damped")
+        if not active.isdisjoint(_ESCALATORS):
+            for escalator in _ESCALATOR_ORDER:
+                # reported again and again, or put to the residents' council: a major issue
+                if escalator in active and scores[_TRIVIAL] + scores[_MAJOR] > 0:
+                    scores[_MAJOR] += scores[_TRIVIAL] + settings.recurrence_bonus
+                    scores[_TRIVIAL] = 0.0
+                    reasons.append(f"@{escalator}")
+                    break
 
         noise_total = scores[_NOISE] + settings.noise_prior
         problem = scores[_TRIVIAL] + scores[_MAJOR]
@@ -399,11 +431,11 @@ class RuleClassifier:
                 (noise_total, scores[_TRIVIAL], scores[_MAJOR]),
                 bool(votes) or scores[_NOISE] > 0,
                 tally,
-                frozenset(active),
-                tuple(reasons),
+                active,
+                reasons,
                 len(normalised),
             )
-            prediction = model.predict(extract(normalised, tokens))
+            prediction = model.predict_tokens(normalised, tokens)
             decision = blend(verdict, prediction, self._blend)
         else:
             domain = settings.default_domain

@@ -26,6 +26,12 @@ _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\U0001fb00-\U0001fbff\u2190-\u21ff\u2300-\u23ff\u2460-\u24ff"
     "\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff\ufe00-\ufe0f\U000e0000-\U000e007f\ufffd]"
 )
+# any character one of the four patterns above could remove (surrogates, controls, @, [, emoji)
+_SPECIAL = re.compile(
+    "[\ud800-\udfff\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffc@\\["
+    "\U0001f000-\U0001faff\U0001fb00-\U0001fbff\u2190-\u21ff\u2300-\u23ff\u2460-\u24ff"
+    "\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff\ufe00-\ufe0f\U000e0000-\U000e007f\ufffd]"
+)
 _REPEATED_PUNCT = re.compile(r"([!?,.~。、…\-=*#+])\1+")
 _SPACES = re.compile(r"\s+")
 # WeChat's reply form: the quoted message in corner brackets, a line of dashes, then the reply.
@@ -123,17 +129,22 @@ class Normaliser:
         if not isinstance(text, str) or not text:
             return ""
         # Cut first (with slack for what NFKC and stripping remove) so the cost is bounded.
-        text = _SURROGATES.sub("", text[: self.max_chars * 2])
+        text = text[: self.max_chars * 2]
+        special = _SPECIAL.search(text) is not None  # most messages have nothing to strip
+        if special:
+            text = _SURROGATES.sub("", text)
         text = unicodedata.normalize("NFKC", text)[: self.max_chars * 2]
-        text = _CONTROL.sub(" ", text)
-        text = _MENTION.sub(" ", text)
-        text = _STICKER.sub(" ", text)
-        text = _EMOJI.sub(" ", text)
+        if special or _SPECIAL.search(text) is not None:
+            text = _CONTROL.sub(" ", text)
+            text = _MENTION.sub(" ", text)
+            text = _STICKER.sub(" ", text)
+            text = _EMOJI.sub(" ", text)
         text = text[: self.max_chars].lower()
         text = self._converter.convert(text)
         if self._latin is not None and _HAS_LATIN.search(text):
             text = self._latin.sub(self._replace, text)
         if self._han is not None:
             text = self._han.sub(self._replace, text)
-        text = _REPEATED_PUNCT.sub(r"\1", text)
+        if _REPEATED_PUNCT.search(text) is not None:
+            text = _REPEATED_PUNCT.sub(r"\1", text)
         return _SPACES.sub(" ", text).strip()

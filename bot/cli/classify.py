@@ -307,7 +307,8 @@ def train_command(corpora: tuple[Path, ...], out: Path, rules: Path | None) -> N
 )
 @click.argument("extra", nargs=-1, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 def crossval_command(dev: Path, extra: tuple[Path, ...]) -> None:
-    """Leave-one-round-out estimate on DEV (rounds f, b2, b3), training on the rest plus EXTRA corpora."""
+    """Leave-one-round-out estimate on DEV (rounds f, b2, b3, b4) with today's rules, training on the rest plus
+    EXTRA corpora (the honest estimate with historical rules: python -m bench.honest_crossval)."""
     from nlp.crossval import MODEL_ONLY, evaluate_fold, folds
     from nlp.train import TrainSettings, read_corpora
 

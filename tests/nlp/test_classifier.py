@@ -263,3 +263,45 @@ def test_object_with_structural_fault(classifier: RuleClassifier, text: str, kin
 def test_degree_adverb_inside_a_phrase(classifier: RuleClassifier) -> None:
     decision = decide(classifier, "隔壁阿伯话胸口好痛，喘唔到气")
     assert (decision.kind, decision.urgent) == (Kind.MAJOR, True), decision.rules
+
+
+@pytest.mark.parametrize(
+    ("text", "domain"),
+    [
+        ("7楼窗外那块招牌只剩一颗螺丝吊着，在风里一直晃，下面是公交站", Domain.SAFETY),  # hangs and swings now
+        ("走廊里有个人拿着刀在追一个女的", Domain.SAFETY),  # a weapon in a hand
+        ("他在楼下喊今晚要砍死姓王的，手里还拎着棍", Domain.SAFETY),  # a threat to kill
+        ("停电两个钟了，楼上陈婆婆靠呼吸机，机器的电池快撑不住了", Domain.OTHER),  # life depends on the power
+        ("停车场那辆红车里锁着个小宝宝，一直在哭", Domain.OTHER),  # a child locked in a car
+        ("隔壁门缝里飘出烧炭的味道，敲门一直没人应", Domain.OTHER),  # charcoal behind a closed door
+        ("一只大黄狗咬住了小孩的手不松口", Domain.SAFETY),
+        ("楼上那个女孩说活着没意思，现在坐在天台边上", Domain.OTHER),
+    ],
+)
+def test_danger_told_by_what_is_seen_is_urgent(classifier: RuleClassifier, text: str, domain: Domain) -> None:
+    decision = decide(classifier, text)
+    assert (decision.kind, decision.urgent) == (Kind.MAJOR, True), decision
+    assert decision.domain is domain, decision
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "磨刀师傅今天在东门，要磨菜刀剪刀的下去",
+        "医生说没有生命危险了，已经转到普通病房，谢谢大家",
+        "脚手架昨天已经加固了，可以正常走",
+    ],
+)
+def test_calm_messages_with_danger_words_raise_no_alarm(classifier: RuleClassifier, text: str) -> None:
+    decision = decide(classifier, text)
+    assert not decision.urgent, decision
+    assert decision.kind is Kind.NOISE, decision
+
+
+def test_a_letter_that_demands_action_is_not_read_as_a_notice(classifier: RuleClassifier) -> None:
+    letter = (
+        "关于小区门口夜市噪音扰民的投诉：夜市每晚营业到凌晨两点，依法应当公示的营业时间从未公示，"
+        "临街三栋楼的住户长期无法休息。恳请城管部门依法查处，督促整改。"
+    )
+    assert decide(classifier, letter).kind is not Kind.NOISE
+    assert decide(classifier, "【公示】本月公共收益明细已张贴，依法接受业主监督").kind is Kind.NOISE

@@ -59,6 +59,14 @@ def test_dev_holds_the_second_blind_set_as_tuning_data(dev: list[Example]) -> No
     assert not (DATA / "blind2.jsonl").exists(), "blind2 is tuning data now; do not keep a held-out copy"
 
 
+def test_dev_holds_the_fourth_blind_set_as_tuning_data(dev: list[Example]) -> None:
+    # issue 10, fourth blind round: blind4 was scored once before any change and once on the merged
+    # classifier (docs/classifier.md), then joined dev without the 12 chat strings the corpora already held
+    assert len(dev) >= 2709
+    assert sum(e.id.startswith("b4-") for e in dev) == 504
+    assert not (DATA / "blind4.jsonl").exists(), "blind4 is tuning data now; do not keep a held-out copy"
+
+
 def test_labels_follow_the_conventions(dev: list[Example], test_split: list[Example]) -> None:
     for example in dev + test_split:
         assert not example.urgent or example.kind is Kind.MAJOR, example.id

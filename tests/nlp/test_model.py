@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nlp.classifier import DEFAULT_MODEL, RuleClassifier, load_classifier
 from nlp.decision import Domain, Kind
+from nlp.evaluation import read_corpus
 from nlp.model import ModelError, load_model, parse_model
 from nlp.train import train
 
@@ -131,3 +134,54 @@ def test_corrupt_model_degrades_without_raising(cache_dir: Path, shipped_text: s
     classifier = load_classifier(RULES, cache_dir, model_file=path)
     assert classifier.degraded
     assert "is not a number" in str(classifier.model_error)
+
+
+def test_features_cover_every_character_pair_once_and_spaces_break_them() -> None:
+    from nlp.features import extract
+
+    tokens = ["3", "楼", "水管", "漏水"]
+    features = extract("3楼水管漏水", tokens)
+    assert features.count("c:水") == 2  # a bag: 水管 and 漏水 each carry 水
+    assert {"w:#", "w:水管", "c:水管", "c:楼水", "c:管漏", "c:漏水"} <= set(features)
+    spaced = extract("楼道 灯坏了", ["楼道", "灯", "坏", "了"])
+    assert "c:道灯" not in spaced
+    assert "c:灯坏" in spaced
+    assert "q:?" in extract("停水了?", ["停水", "了", "?"])
+
+
+def test_summing_weights_per_token_changes_nothing(learned: RuleClassifier) -> None:
+    """The per-token cache is a speed-up only: the same probabilities as the plain bag of features."""
+    from nlp.features import extract
+    from nlp.normalise import split_quoted_reply
+
+    model = learned.model
+    assert model is not None
+    texts = [e.text for e in read_corpus(DATA / "test.jsonl")] + ["3楼 水管漏水", "", "???", "lift壞咗 困人!!"]
+    for text in texts * 2:  # the second pass reads the cache
+        _, reply = split_quoted_reply(text)
+        normalised = learned._normalise(reply)
+        tokens = learned._segmenter.cut(normalised)
+        slow, fast = model.predict(extract(normalised, tokens)), model.predict_tokens(normalised, tokens)
+        assert fast.kind == pytest.approx(slow.kind, abs=1e-12)
+        assert fast.domain == pytest.approx(slow.domain, abs=1e-12)
+        assert fast.danger == pytest.approx(slow.danger, abs=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("甲乙丙丁戊"), st.floats(min_value=-3, max_value=3).map(lambda w: round(w, 1))),
+        max_size=8,
+    ),
+    st.integers(min_value=1, max_value=3),
+)
+def test_strongest_parts_are_the_best_distinct_labels(parts: list[tuple[str, float]], count: int) -> None:
+    from nlp.model import Prediction
+
+    prediction = Prediction((1.0, 0.0, 0.0), 0.0, tuple((label, (w, 0.0, 0.0, 0.0)) for label, w in parts), (), 1.0, ())
+    best: dict[str, float] = {}
+    for label, weight in parts:
+        if weight > 0 and weight > best.get(label, 0.0):
+            best[label] = weight
+    expected = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:count]
+    assert prediction.strongest(0, count) == expected
