@@ -1,7 +1,10 @@
 """Fuzz targets for the parsers that take input from outside, and the long run (on demand, not in CI).
 
-    python -m bench.fuzz --seconds 300            # atheris (coverage-guided) if installed, else hypothesis
-    python -m bench.fuzz --target command --runs 1000000
+    python -m bench.fuzz --seconds 300            # every target, random and mutated inputs
+    python -m bench.fuzz --target command --seconds 300   # one target: then atheris too, if installed
+
+With one ``--target`` and atheris installed (``pip install atheris``), a coverage-guided run over the
+instrumented parsers follows the plain one for the same time.
 
 Each target accepts any bytes and may raise only its parser's own error: anything else is a bug. The
 tests run each target briefly through hypothesis (tests/hardening/test_fuzz.py).
@@ -125,6 +128,7 @@ def main() -> None:
         except ImportError:
             return
         target = TARGETS[names[0]]
+        atheris.instrument_all()  # coverage guidance needs the already imported parsers' bytecode instrumented
         atheris.Setup([sys.argv[0], f"-max_total_time={int(args.seconds)}", "-rss_limit_mb=1024"], target)
         atheris.Fuzz()
 

@@ -223,6 +223,8 @@ def generate(
     """``messages`` records, one every ``spacing``; ticket numbers continue from ``first_ticket``."""
     rng = random.Random(seed)
     check = is_report or report_checker()
+    # chatter the classifier reads as a report would open tickets the workload does not expect
+    chatter = [text for text in CHATTER if not check(text)]
     groups = district.groups()
     rooms = dict.fromkeys((g.chat_id for g in groups), 100)
     open_by_group: dict[str, list[_Open]] = {g.chat_id: [] for g in groups}
@@ -280,7 +282,7 @@ def generate(
             record(group, latest.reporters[0], "居民", "", when, content_type="image")
             continue
         residents += 1
-        record(group, f"r{residents}", f"居民{residents}", rng.choice(CHATTER), when)
+        record(group, f"r{residents}", f"居民{residents}", rng.choice(chatter), when)
     return Workload(records, next_id - first_ticket, counters["commands"], counters["reports"])
 
 

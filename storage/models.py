@@ -290,7 +290,7 @@ class TicketReminder(Base):
     __table_args__ = (UniqueConstraint("ticket_id", "cycle", "step"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     cycle: Mapped[int] = mapped_column(Integer)
     step: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(16))
@@ -300,6 +300,10 @@ class TicketReminder(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(8))
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+# the sweep reads the held reminders of the tickets it plans: both conditions in the index
+Index("ix_ticket_reminders_ticket_status", TicketReminder.ticket_id, TicketReminder.status)
 
 
 class JobRun(Base):

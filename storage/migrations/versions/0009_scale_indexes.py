@@ -50,6 +50,9 @@ def upgrade() -> None:
             batch_op.create_index(name, columns, unique=False)
     with op.batch_alter_table("ticket_reporters", schema=None) as batch_op:
         batch_op.create_index("ix_ticket_reporters_sender", ["platform", "sender_id", "reported_at"], unique=False)
+    with op.batch_alter_table("ticket_reminders", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_reminders_ticket_id")
+        batch_op.create_index("ix_ticket_reminders_ticket_status", ["ticket_id", "status"], unique=False)
     with op.batch_alter_table("chat_groups", schema=None) as batch_op:
         batch_op.add_column(sa.Column("account", sa.String(length=64), nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
@@ -69,6 +72,9 @@ def downgrade() -> None:
         batch_op.drop_column("account")
     with op.batch_alter_table("chat_groups", schema=None) as batch_op:
         batch_op.drop_column("account")
+    with op.batch_alter_table("ticket_reminders", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_reminders_ticket_status")
+        batch_op.create_index("ix_ticket_reminders_ticket_id", ["ticket_id"], unique=False)
     with op.batch_alter_table("ticket_reporters", schema=None) as batch_op:
         batch_op.drop_index("ix_ticket_reporters_sender")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
