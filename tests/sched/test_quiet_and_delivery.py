@@ -97,6 +97,37 @@ async def test_a_failed_send_is_retried_with_backoff_and_blocks_nobody(desk: Des
     assert [o.status for o in await desk.outbox(second)] == [OutboxStatus.SENT, OutboxStatus.SENT]
 
 
+class BudgetSpentAdapter(SimulatedAdapter):
+    """Declines direct messages untried, as a platform whose daily send budget is spent does."""
+
+    def __init__(self) -> None:
+        super().__init__("sim")
+        self.spent = True
+
+    async def send(self, message: OutgoingMessage) -> None:
+        if isinstance(message, DirectMessage) and self.spent:
+            raise SendError("daily budget spent", retry_after=600, deferred=True)
+        await super().send(message)
+
+
+async def test_a_send_deferred_untried_waits_as_asked_and_never_counts_as_an_attempt(desk: Desk) -> None:
+    tid = await desk.open(at("2026-11-16 09:00"))
+    now = at("2026-11-16 11:00")
+    await desk.sweep(now)
+    adapter = BudgetSpentAdapter()
+    outbox = OutboxDispatcher(desk.store.sessions, {"sim": adapter})
+    for minutes in range(0, 90, 10):  # nine deferrals, more than MAX_ATTEMPTS (8): none gives up
+        await outbox.drain(now=now + timedelta(minutes=minutes))
+    [dm] = [o for o in await desk.outbox(tid) if o.kind == "dm"]
+    assert (dm.status, dm.attempts, dm.error) == (OutboxStatus.PENDING, 0, None)
+    assert dm.not_before == now + timedelta(minutes=90)
+    assert outbox.failed == 0
+    adapter.spent = False
+    assert await outbox.drain(now=now + timedelta(minutes=90)) == 1
+    [dm] = [o for o in await desk.outbox(tid) if o.kind == "dm"]
+    assert (dm.status, dm.attempts) == (OutboxStatus.SENT, 0)
+
+
 async def test_one_quiet_hours_rule_holds_an_auto_close_notice_until_morning(desk: Desk) -> None:
     tid = await desk.open(at("2026-11-16 09:00"))
     await desk.transition(tid, "resolved", at("2026-11-16 23:00"), resolved_at=at("2026-11-16 23:00"))
