@@ -406,6 +406,15 @@ async def close_many(scope: Scope, tickets: Sequence[Ticket], *, actor: str, at:
     return closed
 
 
+async def promote_major(scope: Scope, ticket: Ticket, households: int, at: datetime) -> None:
+    """Enough households reported one trivial matter: it is major now, for the council, and the sweep plans
+    its deadlines again under the major policy from ``at``."""
+    ticket.kind = "major"
+    ticket.council_pending = True
+    ticket.sla_due_at = at
+    await scope.tickets.note(ticket, actor="linli", action="major", at=at, note=f"{households} households")
+
+
 async def take_to_council(scope: Scope, ticket: Ticket, *, actor: str, at: datetime) -> None:
     """上会: the matter waits for the council. Its deadlines stop from now (the sweep looks at it at once and
     sees it before the council) until the published result closes it (``conclude``)."""

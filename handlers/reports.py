@@ -118,9 +118,7 @@ async def merge_report(ctx: Context, msg: IncomingMessage, ticket: Ticket, unit:
         )
     ]
     if ticket.kind == Kind.TRIVIAL and count >= ctx.settings.tickets.major_after_households:
-        ticket.kind = Kind.MAJOR.value
-        ticket.council_pending = True
-        await ctx.tickets.note(ticket, actor="linli", action="major", at=msg.time, note=f"{count} households")
+        await lifecycle.promote_major(ctx, ticket, count, msg.time)
         dms, _ = _notify_above(
             await route(ctx.org, unit.id), ticket, texts.became_major(ticket.id, count, ticket.summary)
         )

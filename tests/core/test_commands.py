@@ -230,6 +230,8 @@ async def test_repeated_report_merges_and_enough_households_make_it_major(chat: 
     ticket = await chat.ticket(1)
     assert ticket.kind == "major"
     assert ticket.council_pending
+    # a major matter has its own deadlines: the sweep plans the ticket again from the promotion
+    assert ticket.sla_due_at == chat.group.clock
     assert {"tan", "chen", "huangmin"} <= {r.to for r in replies if isinstance(r, DirectMessage)}
 
 
