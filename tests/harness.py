@@ -30,14 +30,17 @@ EXAMPLE_ORG = CONFIG_DIR / "example-org.yaml"
 
 @dataclass
 class RecordingService(Service):
-    """The real service, remembering each inbound message's result; ``clock`` stamps what it stores."""
+    """The real service, remembering each inbound message's result; ``clock`` stamps what it stores.
+
+    Without a ``clock`` a message is handled at the time it was written, never at the machine's: quiet
+    hours and deadlines follow the test's timeline at whatever hour the suite runs."""
 
     clock: Callable[[], datetime] | None = None
     results: list[FeedResult] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def receive(self, msg: IncomingMessage, now: datetime | None = None) -> FeedResult:
-        result = await super().receive(msg, now or (self.clock() if self.clock is not None else None))
+        result = await super().receive(msg, now or (self.clock() if self.clock is not None else msg.time))
         self.results.append(result)
         await self.notify()
         return result
