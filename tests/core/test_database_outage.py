@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -17,15 +16,6 @@ from config.settings import Settings
 from storage.models import Message, Ticket
 from tests.conftest import EXAMPLE_ORG, Chat
 from tests.postgres import PostgresServer
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_message_during_an_outage_is_stored_when_the_database_returns(own_postgres: PostgresServer) -> None:

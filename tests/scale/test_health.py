@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
-import pytest
 
 from bot.adapters.simulated import INGEST_PATH, SimulatedAdapter
 from config.settings import Settings, SimSettings
@@ -16,15 +14,6 @@ from tests.harness import running
 from tests.postgres import PostgresServer
 
 TOKEN = "intake-token"
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def record(n: int) -> str:

@@ -15,13 +15,12 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,15 +39,6 @@ PROBLEMS = ("楼道灯不亮", "门口垃圾没人收", "门禁刷不开", "宽�
 CHATTER = ("谢谢楼长", "收到", "大家晚上好", "今天好热", "辛苦了", "周末愉快")
 REPORTS_PER_GROUP = 8
 OUTAGE_SECONDS = 30
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def query(url: str, read: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -188,8 +178,9 @@ def test_three_processes_on_one_postgres_do_everything_exactly_once(
 
         async def waiting(session: AsyncSession) -> list[tuple[Any, ...]]:
             rows = await session.execute(
-                select(OutboxItem.id, OutboxItem.kind, OutboxItem.status, OutboxItem.account, OutboxItem.claimed_by)
-                .where(OutboxItem.platform == "sim", OutboxItem.status.in_(["pending", "sending"]))
+                select(
+                    OutboxItem.id, OutboxItem.kind, OutboxItem.status, OutboxItem.account, OutboxItem.claimed_by
+                ).where(OutboxItem.platform == "sim", OutboxItem.status.in_(["pending", "sending"]))
             )
             return [tuple(row) for row in rows.all()]
 
