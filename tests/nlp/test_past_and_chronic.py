@@ -44,7 +44,8 @@ def test_a_danger_told_as_past_or_chronic_is_major_without_alarm(
     for judge in (classifier, learned):
         decision = judge.classify(text)
         assert decision.kind is Kind.MAJOR, decision
-        assert not decision.urgent and not decision.check, decision
+        assert not decision.urgent, decision
+        assert not decision.check, decision
         assert any(reason.endswith("@past") for reason in decision.rules), decision
 
 
@@ -62,7 +63,8 @@ def test_a_danger_still_happening_keeps_its_alarm(learned: RuleClassifier, text:
 def test_a_follow_up_saying_it_is_over_is_chat(learned: RuleClassifier, text: str) -> None:
     decision = learned.classify(text)
     assert decision.kind is Kind.NOISE, decision
-    assert not decision.urgent and not decision.check, decision
+    assert not decision.urgent, decision
+    assert not decision.check, decision
 
 
 def _prediction(kind: tuple[float, float, float], danger: float) -> Prediction:
@@ -86,6 +88,7 @@ def test_the_model_alone_raises_nothing_urgent_on_a_past_event() -> None:
     sure = _prediction((0.0, 0.0, 1.0), 0.99)
     assert blend(_verdict(), sure, settings).urgent
     decision = blend(_verdict(frozenset({"past"})), sure, settings)
-    assert not decision.urgent and decision.check
+    assert not decision.urgent
+    assert decision.check
     quiet = blend(_verdict(frozenset({"past"}), past_danger=1.0), _prediction((0.1, 0.8, 0.1), 0.99), settings)
     assert (quiet.kind, quiet.urgent, quiet.check) == (Kind.MAJOR, False, False)
