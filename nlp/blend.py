@@ -41,26 +41,26 @@ _PAST_SIGNALS = frozenset(("past", "chronic"))
 
 @dataclass(frozen=True, slots=True)
 class BlendSettings:
-    """The choice of ``nlp.crossval.choose`` on the four blind rounds, with the rules as they stood before
+    """The choice of ``nlp.crossval.choose`` on the five blind rounds, with the rules as they stood before
     each round was tuned in (``python -m bench.honest_crossval``; how, and how close today's choice is, in
     docs/classifier.md)."""
 
-    rule_weight: float = 0.3  # the rules' share of the kind probabilities when a kind rule voted
-    silent_weight: float = 0.0  # ...when none did: a message no rule knows is the model's to read
+    rule_weight: float = 0.2  # the rules' share of the kind probabilities when a kind rule voted
+    silent_weight: float = 0.2  # ...when none did: a message no rule knows is the model's to read
     domain_weight: float = 0.3  # the rules' share of the area probabilities when a problem rule voted
     urgent_confirm: float = 0.6  # the rules' urgent stands when the model's danger probability reaches this
     urgent_model: float = 0.95  # the model alone makes a major message urgent from here
-    check_model: float = 0.7  # the model alone asks for a check from here (its danger weights favour recall)
+    check_model: float = 0.55  # the model alone asks for a check from here (its danger weights favour recall)
     # ...on a message read as trivial or noise it needs this much: a nuisance told in vivid words (烟往窗里钻,
     # 狗叫了一整天, 冻手) shares the danger words but not the kind
-    check_model_minor: float = 0.7
+    check_model_minor: float = 0.75
     # the rules' urgent danger words make the message major and at least a check unless the model is all but
     # certain it is calm (a test of the fire alarm, a song that is 好火, a forwarded safety tip)
     rules_urgent_floor: float = 0.02
     # the rules' danger words that voted below the urgent threshold ask for a check only if the model's
     # danger probability reaches this (a forwarded article, a test of the alarm, a past event mention them)
     check_rules_floor: float = 0.02
-    force_floor: float = 0.1  # the rules' forced noise stands only if the model's noise probability reaches it
+    force_floor: float = 0.0  # the rules' forced noise stands only if the model's noise probability reaches it
     # ...and only in a message of at most this many characters: a letter of complaint mentions 公示, 招聘 or
     # 依法 in passing, a notice posted in the group is short
     force_max_chars: int = 150
