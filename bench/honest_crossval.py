@@ -2,7 +2,7 @@
 
     python -m bench.honest_crossval [--json] [--corpus config/corpus/*.jsonl ...]
 
-Each blind round in ``tests/data/dev.jsonl`` (f, b2, b3, b4) is held out in turn:
+Each blind round in ``tests/data/dev.jsonl`` (f, b2, b3, b4, b5) is held out in turn:
 
 1. **rules as they stood before the round was tuned in**: the project's ``nlp/`` and ``config/`` at the
    commit that scored the round before any change (``HISTORY``) are extracted from git into
@@ -39,6 +39,7 @@ HISTORY = {
     "b2": "986a816",  # "blind2 scored once before tuning"
     "b3": "8ee231d",  # "blind3 scored once before any change"
     "b4": "9cb9606",  # the merged learned layer, scored once on blind4 before it joined dev
+    "b5": "96decf7",  # round 2 of the learned layer as merged, scored on blind5 before it joined dev
 }
 
 # Runs inside the extracted historical tree (its nlp/ first on sys.path): one JSON line per message with

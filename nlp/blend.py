@@ -13,7 +13,10 @@
 * **Alarm tiers**: ``urgent`` when the rules say urgent and the model's danger probability is at least
   ``urgent_confirm``, or the model alone reaches ``urgent_model`` on a major message; otherwise ``check``
   when the rules say urgent, or their danger words voted below the urgent threshold, or the model's
-  danger probability reaches ``check_model``. A check on a message read as noise makes it ``trivial``:
+  danger probability reaches ``check_model`` (``check_model_minor`` when the message is not read as
+  major). On a message the rules read as a past event (昨晚, 上个月) or a chronic one (reported again and
+  again), with nothing saying it goes on, the model alone makes nothing urgent, and nothing at all where
+  the rules' danger words were told so. A check on a message read as noise makes it ``trivial``:
   someone is asked to look, so it is a request.
 * **Service area**: ``(1 - b) * p_model + b * p_rules`` over the eight areas, ``b`` = ``domain_weight``
   when a problem rule voted, else the model alone.
@@ -33,27 +36,31 @@ from nlp.model import DOMAIN_COLUMNS, KIND_COLUMNS, Prediction, softmax
 
 _NOISE, _TRIVIAL, _MAJOR = Kind.NOISE, Kind.TRIVIAL, Kind.MAJOR
 _FORCING_SIGNALS = frozenset(("resolved", "notice", "ad", "forward", "poll"))
+_PAST_SIGNALS = frozenset(("past", "chronic"))
 
 
 @dataclass(frozen=True, slots=True)
 class BlendSettings:
-    """The choice of ``nlp.crossval.choose`` on the four blind rounds, with the rules as they stood before
+    """The choice of ``nlp.crossval.choose`` on the five blind rounds, with the rules as they stood before
     each round was tuned in (``python -m bench.honest_crossval``; how, and how close today's choice is, in
     docs/classifier.md)."""
 
-    rule_weight: float = 0.3  # the rules' share of the kind probabilities when a kind rule voted
-    silent_weight: float = 0.0  # ...when none did: a message no rule knows is the model's to read
+    rule_weight: float = 0.2  # the rules' share of the kind probabilities when a kind rule voted
+    silent_weight: float = 0.2  # ...when none did: a message no rule knows is the model's to read
     domain_weight: float = 0.3  # the rules' share of the area probabilities when a problem rule voted
     urgent_confirm: float = 0.6  # the rules' urgent stands when the model's danger probability reaches this
     urgent_model: float = 0.95  # the model alone makes a major message urgent from here
-    check_model: float = 0.7  # the model alone asks for a check from here (its danger weights favour recall)
+    check_model: float = 0.55  # the model alone asks for a check from here (its danger weights favour recall)
+    # ...on a message read as trivial or noise it needs this much: a nuisance told in vivid words (烟往窗里钻,
+    # 狗叫了一整天, 冻手) shares the danger words but not the kind
+    check_model_minor: float = 0.75
     # the rules' urgent danger words make the message major and at least a check unless the model is all but
     # certain it is calm (a test of the fire alarm, a song that is 好火, a forwarded safety tip)
     rules_urgent_floor: float = 0.02
     # the rules' danger words that voted below the urgent threshold ask for a check only if the model's
     # danger probability reaches this (a forwarded article, a test of the alarm, a past event mention them)
     check_rules_floor: float = 0.02
-    force_floor: float = 0.1  # the rules' forced noise stands only if the model's noise probability reaches it
+    force_floor: float = 0.0  # the rules' forced noise stands only if the model's noise probability reaches it
     # ...and only in a message of at most this many characters: a letter of complaint mentions 公示, 招聘 or
     # 依法 in passing, a notice posted in the group is short
     force_max_chars: int = 150
@@ -73,6 +80,7 @@ class RuleVerdict(NamedTuple):
     signals: AbstractSet[str]
     reasons: Sequence[str]
     chars: int = 0  # length of the normalised text
+    past_danger: float = 0.0  # urgent rules' votes on a message told as past or chronic (they voted major only)
 
 
 def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings) -> Decision:
@@ -109,6 +117,14 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
     urgent = check = False
     if not forced_noise:
         danger = prediction.danger
+        # told as a past event (昨晚, 上个月) or a chronic one (讲咗几次都冇人理), nothing saying it goes on: the
+        # model alone makes nothing urgent, and raises no alarm at all where the rules' danger words were past
+        past = not verdict.signals.isdisjoint(_PAST_SIGNALS)
+        model_check = settings.check_model if kind is _MAJOR else max(settings.check_model, settings.check_model_minor)
+        if verdict.past_danger > 0:
+            model_check = 2.0
+            if kind is _TRIVIAL:  # a danger that happened and is told to ask for a fix is a major matter
+                kind = _MAJOR
         if verdict.urgent and danger >= settings.rules_urgent_floor:
             kind = _MAJOR
             if danger >= settings.urgent_confirm:
@@ -116,10 +132,10 @@ def blend(verdict: RuleVerdict, prediction: Prediction, settings: BlendSettings)
             else:
                 check = True
                 reasons.append("@check:rules")
-        elif danger >= settings.urgent_model and kind is _MAJOR:
+        elif danger >= settings.urgent_model and kind is _MAJOR and not past:
             urgent = True
             reasons.append("@urgent:model")
-        elif (verdict.danger_votes > 0 and danger >= settings.check_rules_floor) or danger >= settings.check_model:
+        elif (verdict.danger_votes > 0 and danger >= settings.check_rules_floor) or danger >= model_check:
             check = True
             reasons.append("@check:rules" if verdict.danger_votes > 0 else "@check:model")
             if kind is _NOISE:

@@ -11,7 +11,8 @@ How a decision is made (see docs/classifier.md for the long version):
 4. Kind rules vote for noise, trivial or major with their weight, subject to ``requires``/``unless``
    signals; household-scoped messages turn ``household:`` rules down (我家没水 is trivial, 整栋停水 major).
 5. Notices, ads, forwards and resolved follow-ups damp the problem votes; recurrence escalates trivial
-   to major; under a hypothetical (万一、隐患) the urgent danger words do not vote.
+   to major; under a hypothetical (万一、隐患) the urgent danger words do not vote; told as a past event
+   (昨晚、上个月, with nothing saying it is still happening) they vote major but not urgent.
 6. The kind with the highest score wins, noise having a prior. Urgent = major with enough urgent votes.
    The domain is the weighted vote of the problem rules.
 """
@@ -43,6 +44,7 @@ _DAMPER_ORDER = ("notice", "ad", "forward", "poll", "resolved")
 _DAMPERS = frozenset(_DAMPER_ORDER)
 _ESCALATOR_ORDER = ("recurrence", "council")
 _ESCALATORS = frozenset(_ESCALATOR_ORDER)
+_PAST_SIGNALS = frozenset(("past", "chronic"))
 # The pseudo-word a rule lists (in ``words`` or ``near``) to mean "an action that fails or a state that is
 # missing", found from the structure of the phrase rather than from a list: 打不开, 扭不到, 冲不下去, 摇不上去,
 # 按了没声, 调到最高都不热. A negation followed by a result or state morpheme, or a token built that way.
@@ -331,6 +333,11 @@ class RuleClassifier:
         active = {name for name, total in signal_sum.items() if total >= settings.signal_threshold}
         if "relapse" in active:
             active.discard("resolved")  # 修好了又坏了
+        if "present" in active:
+            active.discard("past")  # 昨晚开始冒烟，现在还在冒
+            active.discard("chronic")
+        elif "recurrence" in active:
+            active.add("chronic")
         if "question" in active:
             # 什么时候恢复? asks about the fix; 没水? 我这里正常 and 停电是跳闸了吗? 现在好了 ask, then
             # answer in a later clause: resolved stands when it follows the last question mark and no
@@ -345,13 +352,16 @@ class RuleClassifier:
             active.difference_update(("notice", "ad", "resolved"))
 
         scores = {_NOISE: 0.0, _TRIVIAL: 0.0, _MAJOR: 0.0}
-        urgent_score = 0.0
+        urgent_score = past_danger = 0.0
         votes: list[tuple[Kind, Domain, float]] = []
         reasons: list[str] = []
         if fired:
             single_home = "household" in active and "collective" not in active
             collective = "collective" in active
             hypothetical = "hypothetical" in active
+            # told as past events, or reported again and again (a chronic hazard), and nothing says it is
+            # happening now: the danger words ask for a fix, not an alarm
+            past = not active.isdisjoint(_PAST_SIGNALS)
             # 大家好 … 谢谢大家 round a long report: the courtesy does not make it chat
             long_message = 0 < settings.long_message <= len(normalised)
             courtesy = settings.long_courtesy if long_message else 1.0
@@ -382,7 +392,11 @@ class RuleClassifier:
                 if rule.domain is not None:
                     votes.append((kind, rule.domain, weight))
                 if rule.urgent and kind is _MAJOR:
-                    urgent_score += weight
+                    if past:  # 昨晚有人往下扔瓶子; 针筒丢得到处都是，讲咗几次都冇人理
+                        reasons[-1] += "@past"
+                        past_danger += weight
+                    else:
+                        urgent_score += weight
 
         if not active.isdisjoint(_DAMPERS):
             factor = 1.0
@@ -434,6 +448,7 @@ class RuleClassifier:
                 active,
                 reasons,
                 len(normalised),
+                past_danger,
             )
             prediction = model.predict_tokens(normalised, tokens)
             decision = blend(verdict, prediction, self._blend)

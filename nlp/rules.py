@@ -34,6 +34,9 @@ SIGNALS = frozenset(
         "question",  # asks for an answer: 请问, 怎么, 在哪, ?
         "hypothetical",  # not happening now: 万一, 如果, 隐患, 迟早
         "demand",  # a written request that names what must be done: 恳请, 责令, 依法查处
+        "past",  # told as a past event, not happening now: 昨晚, 上个月, 前年, 那次
+        "present",  # ...but it is happening now: 现在, 还在, 刚才 (cancels past)
+        "chronic",  # set by the classifier, not by rules: recurrence without a present cue
     }
 )
 

@@ -67,6 +67,14 @@ def test_dev_holds_the_fourth_blind_set_as_tuning_data(dev: list[Example]) -> No
     assert not (DATA / "blind4.jsonl").exists(), "blind4 is tuning data now; do not keep a held-out copy"
 
 
+def test_dev_holds_the_fifth_blind_set_as_tuning_data(dev: list[Example]) -> None:
+    # issue 10, fifth blind round: blind5 was scored before and after round 2 (docs/classifier.md), then joined
+    # dev as round b5 without the 7 chat strings the corpora or the test split already held
+    assert len(dev) >= 3229
+    assert sum(e.id.startswith("b5-") for e in dev) == 520
+    assert not (DATA / "blind5.jsonl").exists(), "blind5 is tuning data now; do not keep a held-out copy"
+
+
 def test_labels_follow_the_conventions(dev: list[Example], test_split: list[Example]) -> None:
     for example in dev + test_split:
         assert not example.urgent or example.kind is Kind.MAJOR, example.id
