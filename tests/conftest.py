@@ -97,19 +97,22 @@ async def sim(settings: Settings) -> AsyncIterator[tuple[Service, SimulatedAdapt
 
 
 class Chat:
-    """Builds messages in one group as if members were typing, one minute apart."""
+    """Builds messages in one group as if members were typing, one minute apart (or ``step``)."""
 
-    def __init__(self, chat_id: str, platform: str = "sim", start: datetime = T0) -> None:
+    def __init__(
+        self, chat_id: str, platform: str = "sim", start: datetime = T0, step: timedelta = timedelta(minutes=1)
+    ) -> None:
         self.chat_id = chat_id
         self.platform = platform
         self.clock = start
+        self.step = step
         self.counter = 0
 
     def msg(
         self, sender_id: str, text: str, *, name: str | None = None, message_id: str | None = None
     ) -> IncomingMessage:
         self.counter += 1
-        self.clock += timedelta(minutes=1)
+        self.clock += self.step
         return IncomingMessage(
             platform=self.platform,
             chat_id=self.chat_id,

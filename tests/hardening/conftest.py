@@ -28,11 +28,21 @@ class Desk:
         self.adapter = adapter
         self.chats: dict[str, Chat] = {}
         self.clock = Chat("sim-sdc-3").clock
+        self.bursts = 0
 
     def chat(self, chat_id: str) -> Chat:
         chat = self.chats.setdefault(chat_id, Chat(chat_id))
         chat.clock = self.clock
         return chat
+
+    async def burst(self, chat_id: str, sender: str, texts: list[str]) -> list[OutgoingMessage]:
+        """One sender posting ``texts`` a second apart, as a flood arrives."""
+        chat = Chat(chat_id, start=self.clock, step=timedelta(seconds=1))
+        answers: list[OutgoingMessage] = []
+        for text in texts:
+            self.bursts += 1
+            answers += await self.feed(chat.msg(sender, text, message_id=f"{chat_id}-burst-{self.bursts}"))
+        return answers
 
     async def feed(self, msg: IncomingMessage) -> list[OutgoingMessage]:
         before = len(self.adapter.sent)

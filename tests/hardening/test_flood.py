@@ -19,9 +19,7 @@ REPEAT = chat_texts.repeated()
 
 
 async def test_two_hundred_help_requests_get_one_answer_and_one_notice(two: Desk) -> None:
-    answers = []
-    for _ in range(200):
-        answers += await two.say("sim-sdc-3", "r-flood", "帮助")
+    answers = await two.burst("sim-sdc-3", "r-flood", ["帮助"] * 200)
     assert len(answers) == 2
     assert "进度" in answers[0].text  # type: ignore[union-attr]
     assert REPEAT in answers[1].text  # type: ignore[union-attr]
@@ -30,9 +28,7 @@ async def test_two_hundred_help_requests_get_one_answer_and_one_notice(two: Desk
 
 
 async def test_distinct_commands_are_limited_per_sender(two: Desk) -> None:
-    answers = []
-    for n in range(1, 60):
-        answers += await two.say("sim-sdc-3", "r-flood", f"进度 #{n}")
+    answers = await two.burst("sim-sdc-3", "r-flood", [f"进度 #{n}" for n in range(1, 60)])
     limit = two.service.settings.flood.per_sender_per_minute
     assert limit < len(answers) <= limit + 1  # the budget, then one notice
     assert texts(answers).count(REPEAT) == 1
