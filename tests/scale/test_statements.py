@@ -1,0 +1,56 @@
+"""What a batch of messages costs the database: statements counted at the driver, not time measured.
+
+Chatter (70% of a district's evening) is stored and answered by nobody: its cost must be a few statements
+per batch, the same for a batch of 3 or a full one, however many handlers look at it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from bot.adapters.simulated import SimulatedAdapter
+from bot.app import Service
+from tests.conftest import Chat
+
+Sim = tuple[Service, SimulatedAdapter]
+CHATTER = ("谢谢楼长", "收到", "大家晚上好", "今天好热", "辛苦了", "周末愉快")
+
+
+@contextmanager
+def statements(service: Service) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split())[:120])
+
+    engine = service.store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def batch_of_chatter(service: Service, size: int, start: int) -> list[str]:
+    chats = [Chat("sim-sdc-3"), Chat("sim-sdc-1")]
+    messages = [
+        chats[k % 2].msg(f"r-{start + k}", CHATTER[k % len(CHATTER)], message_id=f"chatter-{start + k}")
+        for k in range(size)
+    ]
+    with statements(service) as seen:
+        results = await service.pipeline.feed_many([(m, m.time) for m in messages])
+    assert all(r.stored and not r.outbox_ids for r in results)
+    return seen
+
+
+async def test_chatter_costs_the_same_statements_for_a_batch_of_3_or_a_full_one(sim: Sim) -> None:
+    service, _ = sim
+    await batch_of_chatter(service, 2, 0)  # the org is read into the process once; not counted here
+    small = await batch_of_chatter(service, 3, 100)
+    large = await batch_of_chatter(service, service.pipeline.batch_max, 200)
+    assert len(large) == len(small), "\n".join(large)
+    assert len(large) <= 6, "\n".join(large)
