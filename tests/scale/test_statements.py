@@ -54,3 +54,17 @@ async def test_chatter_costs_the_same_statements_for_a_batch_of_3_or_a_full_one(
     large = await batch_of_chatter(service, service.pipeline.batch_max, 200)
     assert len(large) == len(small), "\n".join(large)
     assert len(large) <= 6, "\n".join(large)
+
+
+async def test_sending_what_a_batch_caused_claims_once_when_the_claim_was_not_full(sim: Sim) -> None:
+    service, adapter = sim
+    chat = Chat("sim-sdc-3")
+    reports = [chat.msg(f"r-{k}", text) for k, text in enumerate(("6楼走廊灯坏了", "门口垃圾没人收", "门禁刷不开"))]
+    results = await service.pipeline.feed_many([(m, m.time) for m in reports])
+    written = sum(len(r.outbox_ids) for r in results)
+    with statements(service) as seen:
+        sent = await service.outbox.drain(now=reports[-1].time, claim=500)
+    assert sent == written >= 3
+    assert len(adapter.sent) == written
+    claims = [s for s in seen if s.startswith("UPDATE outbox SET status") and "claimed_by" in s]
+    assert len(claims) == 1, "\n".join(seen)
