@@ -5,8 +5,9 @@ wake-up of the event loop. SQLAlchemy's adapter makes four such calls for every 
 cursor, execute, fetch the rows, close the cursor), so on a busy machine a short statement spends most of
 its time waiting for the two threads to be scheduled. This dialect sends one function per statement to
 the connection's thread, which does all four there and hands back the rows with the cursor's
-description, row count and last row id. Transactions, errors, isolation and the pool are the stock
-dialect's; what runs on the thread is the standard library's ``sqlite3``.
+description, row count and last row id; commit and rollback make the trip only when a transaction is open.
+Transactions, errors, isolation and the pool are the stock dialect's; what runs on the thread is the
+standard library's ``sqlite3``.
 
 It uses aiosqlite's ``Connection._execute`` (run a function on the connection's thread), which is how
 aiosqlite implements every one of its own methods; ``tests/core/test_sqlite_driver.py`` pins the
@@ -114,8 +115,23 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    """Commit and rollback go to the thread only when a transaction is open: sqlite3 does nothing otherwise,
+    and the pool rolls back every connection it takes back, after a commit too."""
+
     __slots__ = ()
     _cursor_cls = OneTripCursor
+
+    def _open(self) -> bool:
+        connection = self._connection
+        return bool(connection._connection) and bool(connection.in_transaction)
+
+    def rollback(self) -> None:
+        if self._open():
+            super().rollback()
+
+    def commit(self) -> None:
+        if self._open():
+            super().commit()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -34,23 +34,43 @@ async def test_the_configured_aiosqlite_url_runs_on_the_one_trip_driver(engine: 
         assert await conn.scalar(text("PRAGMA journal_mode")) == "wal"
 
 
+def count_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    trips: list[Any] = []
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn)
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return trips
+
+
 async def test_a_statement_is_one_round_trip_to_the_connection_thread(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with engine.connect() as conn:
         await conn.execute(select(things))  # the connection is open and its first-use queries are done
-        trips: list[Any] = []
-        real = aiosqlite.Connection._execute
-
-        async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            trips.append(fn)
-            return await real(self, fn, *args, **kwargs)
-
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    trips = count_trips(monkeypatch)
+    async with engine.begin() as conn:
         await conn.execute(insert(things).values(name="a"))
         rows = (await conn.execute(select(things.c.name))).all()
     assert rows == [("a",)]
-    assert len(trips) == 2 + 1  # two statements, and the rollback at the end of ``connect``
+    assert len(trips) == 2 + 1  # two statements and the commit; the pool's rollback has nothing to undo
+    trips.clear()
+    async with engine.begin() as conn:
+        assert await conn.scalar(select(things.c.name)) == "a"
+    assert len(trips) == 1  # reading opened no transaction: nothing to commit or roll back
+
+
+async def test_a_transaction_given_up_is_rolled_back(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(insert(things).values(name="a"))
+        await conn.rollback()
+        await conn.execute(insert(things).values(name="b"))
+    # closed without a commit: the pool rolled it back
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(things.c.name))).all() == []
 
 
 async def test_rows_counts_ids_and_errors_come_back_as_from_sqlite3(engine: AsyncEngine) -> None:

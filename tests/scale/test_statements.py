@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bot.adapters.simulated import SimulatedAdapter
 from bot.app import Service
+from storage.models import Ticket, TicketEvent
 from tests.conftest import Chat
 
 Sim = tuple[Service, SimulatedAdapter]
@@ -68,3 +69,36 @@ async def test_sending_what_a_batch_caused_claims_once_when_the_claim_was_not_fu
     assert len(adapter.sent) == written
     claims = [s for s in seen if s.startswith("UPDATE outbox SET status") and "claimed_by" in s]
     assert len(claims) == 1, "\n".join(seen)
+
+
+async def test_a_report_writes_its_new_ticket_once_and_its_history_in_one_statement(sim: Sim) -> None:
+    service, _ = sim
+    await batch_of_chatter(service, 2, 0)
+    report = Chat("sim-sdc-3").msg("r-9", "6楼走廊灯坏了", message_id="report-1")
+    with statements(service) as seen:
+        [result] = await service.pipeline.feed_many([(report, report.time)])
+    assert len(result.ticket_ids) == 1
+    writes = [s for s in seen if s.startswith(("INSERT INTO tickets", "UPDATE tickets", "INSERT INTO ticket_events"))]
+    assert len(writes) == 2, "\n".join(seen)
+    async with service.store.sessions() as session:
+        ticket = await session.get(Ticket, result.ticket_ids[0])
+        assert ticket is not None
+        assert ticket.state == "assigned"
+        events = (await session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))).all()
+    assert [(e.action, e.from_state, e.to_state) for e in sorted(events, key=lambda e: e.id)] == [
+        ("open", None, "open"),
+        ("assign", "open", "assigned"),
+    ]
+
+
+async def test_a_batch_of_reports_asks_once_whether_a_needs_round_is_open(sim: Sim) -> None:
+    service, _ = sim
+    await batch_of_chatter(service, 2, 0)
+    chats = [Chat("sim-sdc-3"), Chat("sim-sdc-1"), Chat("sim-jjhy-a")]
+    texts = ("6楼走廊灯坏了", "门口垃圾没人收", "门禁刷不开")
+    pairs = enumerate(zip(chats, texts, strict=True))
+    reports = [chat.msg(f"r-{k}", text, message_id=f"rep-{k}") for k, (chat, text) in pairs]
+    with statements(service) as seen:
+        results = await service.pipeline.feed_many([(m, m.time) for m in reports])
+    assert all(len(r.ticket_ids) == 1 for r in results)
+    assert len([s for s in seen if s.startswith("SELECT needs_rounds.")]) == 1, "\n".join(seen)
