@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.keys import pairs_in
 from storage.models import Message
 
 MESSAGES = cast(Table, Message.__table__)
@@ -30,12 +30,8 @@ class MessageRepo:
         """Which of these (platform, message id) are stored already: one query for a batch."""
         if not keys:
             return set()
-        by_platform: dict[str, list[str]] = defaultdict(list)
-        for platform, message_id in keys:
-            by_platform[platform].append(message_id)
-        # One "platform = ? AND message_id IN (...)" per platform: SQLite walks the unique index for that, but
-        # scans every stored message for a row-value "(platform, message_id) IN (VALUES ...)".
-        wanted = or_(*(and_(Message.platform == p, Message.message_id.in_(ids)) for p, ids in by_platform.items()))
+        # Not "(platform, message_id) IN (VALUES ...)": SQLite would scan the whole index for that.
+        wanted = pairs_in(Message.platform, Message.message_id, keys)
         rows = await self.session.execute(select(Message.platform, Message.message_id).where(wanted))
         return {(platform, message_id) for platform, message_id in rows.all()}
 
