@@ -57,6 +57,9 @@ class Run:
     rss_mb: float
     seconds: float
     tickets: int
+    cpu_ms: float = 0.0
+    """CPU time (user + system, all threads, start-up included) per message: less at the mercy of a busy
+    machine than messages/s."""
 
 
 async def prepare(url: str, district: District, backlog: int, folder: Path) -> int:
@@ -76,8 +79,8 @@ BATCH_MAX: int | None = None
 """``pipeline.batch_max`` for the replay (``--batch-max``); None: the default."""
 
 
-def replay(url: str, infile: Path, outfile: Path) -> tuple[dict[str, str], float, str]:
-    """Run ``linli replay`` in its own process: its summary, its peak RSS in MB, its stderr."""
+def replay(url: str, infile: Path, outfile: Path) -> tuple[dict[str, str], float, float, str]:
+    """Run ``linli replay`` in its own process: its summary, its peak RSS in MB, its CPU seconds, its stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
     if BATCH_MAX is not None:
         env["LINLI_PIPELINE__BATCH_MAX"] = str(BATCH_MAX)
@@ -99,7 +102,7 @@ def replay(url: str, infile: Path, outfile: Path) -> tuple[dict[str, str], float
     found = SUMMARY.search(stderr)
     if found is None:
         raise SystemExit(f"no summary from linli replay:\n{stderr[-3000:]}")
-    return found.groupdict(), usage.ru_maxrss / 1024, stderr
+    return found.groupdict(), usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stderr
 
 
 def one_run(url: str, backend: str, groups: int, backlog: int, messages: int, folder: Path) -> Run:
@@ -107,7 +110,7 @@ def one_run(url: str, backend: str, groups: int, backlog: int, messages: int, fo
     first = asyncio.run(prepare(url, district, backlog, folder))
     workload = generate(district, messages, first_ticket=first)
     infile = workload.write(folder / "in.jsonl")
-    summary, rss, _ = replay(url, infile, folder / "out.jsonl")
+    summary, rss, cpu, _ = replay(url, infile, folder / "out.jsonl")
     if int(summary["opened"]) != workload.tickets:
         raise SystemExit(f"replay opened {summary['opened']} tickets, the workload expects {workload.tickets}")
     return Run(
@@ -121,6 +124,7 @@ def one_run(url: str, backend: str, groups: int, backlog: int, messages: int, fo
         rss,
         float(summary["seconds"]),
         workload.tickets,
+        cpu * 1000 / max(1, int(summary["count"])),
     )
 
 
@@ -137,6 +141,7 @@ def median_run(runs: list[Run]) -> Run:
         statistics.median(r.rss_mb for r in runs),
         statistics.median(r.seconds for r in runs),
         middle.tickets,
+        statistics.median(r.cpu_ms for r in runs),
     )
 
 
@@ -171,15 +176,19 @@ def measure(args: argparse.Namespace) -> list[Run]:
                 for groups, backlog in dict.fromkeys(configurations):
                     run = one_run(fresh[backend](), backend, groups, backlog, args.messages, folder)
                     runs.setdefault((backend, groups, backlog), []).append(run)
-                    print(f"  {backend} groups {run.groups} backlog {backlog}: {run.rate:.0f} msg/s", file=sys.stderr)
+                    print(
+                        f"  {backend} groups {run.groups} backlog {backlog}: {run.rate:.0f} msg/s, "
+                        f"p99 {run.p99_ms:.0f} ms, {run.cpu_ms:.2f} CPU ms/msg, load {os.getloadavg()[0]:.1f}",
+                        file=sys.stderr,
+                    )
     return [median_run(found) for found in runs.values()]
 
 
 def table(runs: list[Run]) -> str:
     lines = [
         "| backend | groups | open tickets before | messages | messages/s | p50 ms | p99 ms | peak RSS MB "
-        "| vs no backlog |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU ms per message | vs no backlog |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     base = {(r.backend, r.groups): r.rate for r in runs if r.backlog == 0}
     for r in runs:
@@ -187,7 +196,7 @@ def table(runs: list[Run]) -> str:
         share = f"{r.rate / ref:.0%}" if ref else ""
         lines.append(
             f"| {r.backend} | {r.groups} | {r.backlog:,} | {r.messages:,} | {r.rate:,.0f} | {r.p50_ms:.1f} | "
-            f"{r.p99_ms:.1f} | {r.rss_mb:.0f} | {share} |"
+            f"{r.p99_ms:.1f} | {r.rss_mb:.0f} | {r.cpu_ms:.2f} | {share} |"
         )
     return "\n".join(lines)
 

@@ -93,6 +93,8 @@ class OutboxDispatcher:
             if not items:
                 return sent
             sent += await self._send(items, now)
+            if len(items) < claim:  # that was everything due: no need to ask again
+                return sent
 
     async def _send(self, items: list[OutboxItem], now: datetime | None) -> int:
         delivered: list[OutboxItem] = []

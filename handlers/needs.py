@@ -52,12 +52,12 @@ async def handle_need(msg: IncomingMessage, ctx: Context) -> Reply:
     unit = await ctx.org.unit(ctx.unit_id)
     if unit is None:
         return None
+    report = ctx.decision.kind in (Kind.TRIVIAL, Kind.MAJOR)
+    if not report and not any(cue in msg.text for cue in ctx.settings.council.needs.cues):
+        return None  # chat: no need to ask the database whether a round is open
     needs = NeedsRepo(ctx.session)
     current = await needs.round_at(unit.community_id, msg.time)
     if current is None:
-        return None
-    report = ctx.decision.kind in (Kind.TRIVIAL, Kind.MAJOR)
-    if not report and not any(cue in msg.text for cue in ctx.settings.council.needs.cues):
         return None
     reply = await reports.handle_report(msg, ctx) if report else None
     await needs.add(

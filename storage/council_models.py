@@ -159,6 +159,9 @@ class NeedsRound(Base):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+Index("ix_needs_rounds_closes_at", NeedsRound.closes_at)
+
+
 class Need(Base):
     """A resident's reply to a needs round: one entry of the 需求清单 (with the ticket it also opened, if any)."""
 

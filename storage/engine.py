@@ -9,20 +9,25 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import sqlite_driver
 from storage.org_repo import shared_org_cache
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite runs in WAL mode with a busy timeout so readers and a writer coexist."""
+    """An async engine; SQLite runs in WAL mode with a busy timeout so readers and a writer coexist, through
+    aiosqlite with one thread round trip per statement (``storage.sqlite_driver``)."""
     parsed = make_url(url)
     # hide_parameters: errors and logs show the statement, never the values (what residents wrote).
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
+    if parsed.get_driver_name() == "aiosqlite":  # the same driver, one thread round trip per statement
+        sqlite_driver.register()
+        parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
+    engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, tuple_
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.keys import pairs_in
 from storage.models import Message
 
 MESSAGES = cast(Table, Message.__table__)
@@ -29,9 +30,9 @@ class MessageRepo:
         """Which of these (platform, message id) are stored already: one query for a batch."""
         if not keys:
             return set()
-        rows = await self.session.execute(
-            select(Message.platform, Message.message_id).where(tuple_(Message.platform, Message.message_id).in_(keys))
-        )
+        # Not "(platform, message_id) IN (VALUES ...)": SQLite would scan the whole index for that.
+        wanted = pairs_in(Message.platform, Message.message_id, keys)
+        rows = await self.session.execute(select(Message.platform, Message.message_id).where(wanted))
         return {(platform, message_id) for platform, message_id in rows.all()}
 
     @staticmethod

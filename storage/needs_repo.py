@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.council_models import Need, NeedsRound
 from storage.models import Ticket
+
+ROUNDS_MARGIN = timedelta(days=1)
+_OPEN_ROUNDS = "linli.needs_open_rounds"
 
 
 class NeedsRepo:
@@ -28,16 +31,22 @@ class NeedsRepo:
                 )
         except IntegrityError:
             return False
+        self.session.info.pop(_OPEN_ROUNDS, None)
         return True
 
     async def round_at(self, community_id: str, at: datetime) -> NeedsRound | None:
-        """The community's round collecting replies at ``at``, if one is."""
-        return await self.session.scalar(
-            select(NeedsRound)
-            .where(NeedsRound.community_id == community_id, NeedsRound.opened_at <= at, NeedsRound.closes_at > at)
-            .order_by(NeedsRound.opened_at.desc())
-            .limit(1)
-        )
+        """The community's round collecting replies at ``at``, if one is.
+
+        The rounds still open a day before the first time asked are read once per transaction (a few: one
+        a month per community), so a batch of reports asks the database once, not once per report."""
+        since, rounds = self.session.info.get(_OPEN_ROUNDS, (None, ()))
+        if since is None or at < since:
+            since = at - ROUNDS_MARGIN
+            found = await self.session.scalars(select(NeedsRound).where(NeedsRound.closes_at > since))
+            rounds = tuple(found.all())
+            self.session.info[_OPEN_ROUNDS] = (since, rounds)
+        current = [r for r in rounds if r.community_id == community_id and r.opened_at <= at < r.closes_at]
+        return max(current, key=lambda r: r.opened_at, default=None)
 
     async def add(self, need: Need) -> Need:
         self.session.add(need)

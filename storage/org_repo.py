@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.org_file import OrgSpec
 from storage.base import Base
 from storage.household_repo import HouseholdRepo
+from storage.keys import pairs_in
 from storage.models import (
     UNFINISHED_STATES,
     ChatGroup,
@@ -122,7 +123,7 @@ class OrgRepo:
         wanted_chats = {c for c in chats if c not in groups}
         if wanted_chats:
             rows = await self.session.scalars(
-                select(ChatGroup).where(tuple_(ChatGroup.platform, ChatGroup.chat_id).in_(sorted(wanted_chats)))
+                select(ChatGroup).where(pairs_in(ChatGroup.platform, ChatGroup.chat_id, wanted_chats))
             )
             found = {(g.platform, g.chat_id): g for g in rows.all()}
             groups.update({chat: found.get(chat) for chat in wanted_chats})
@@ -130,7 +131,7 @@ class OrgRepo:
         if wanted_senders:
             identities = await self.session.execute(
                 select(Identity.platform, Identity.user_id, Identity.person_id).where(
-                    tuple_(Identity.platform, Identity.user_id).in_(sorted(wanted_senders))
+                    pairs_in(Identity.platform, Identity.user_id, wanted_senders)
                 )
             )
             known = {(platform, user_id): person_id for platform, user_id, person_id in identities.all()}
