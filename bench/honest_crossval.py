@@ -184,9 +184,7 @@ def main() -> None:
         log(f"historical rules ({HISTORY[fold.name]}) on {fold.name}")
         pairs = [_verdict(r) for r in historical_verdicts(fold.name, fold.held_out, args.cache_dir)]
         predictions = [fold.model.predict(classifier.features(e.text)) for e in fold.held_out]
-        rounds.append(
-            HeldOut(fold.name, fold.held_out, [v for v, _ in pairs], [d for _, d in pairs], predictions)
-        )
+        rounds.append(HeldOut(fold.name, fold.held_out, [v for v, _ in pairs], [d for _, d in pairs], predictions))
     targets = Targets()
     table: dict[str, dict[str, dict[str, float]]] = {}
     for held in rounds:

@@ -226,7 +226,6 @@ def generate(
     # chatter the classifier reads as a report would open tickets the workload does not expect
     chatter = [text for text in CHATTER if not check(text)]
     groups = district.groups()
-    chatter = [text for text in CHATTER if not check(text)]  # the classifier may read a line as a report
     rooms = dict.fromkeys((g.chat_id for g in groups), 100)
     open_by_group: dict[str, list[_Open]] = {g.chat_id: [] for g in groups}
     next_id = first_ticket

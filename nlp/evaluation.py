@@ -193,11 +193,7 @@ def _severity(example: Example, decision: Decision) -> int:
         score += 40
     distance = abs(KINDS.index(example.kind) - KINDS.index(decision.kind))
     score += 10 * distance
-    if (
-        example.kind is not Kind.NOISE
-        and decision.kind is not Kind.NOISE
-        and example.domain != decision.domain
-    ):
+    if example.kind is not Kind.NOISE and decision.kind is not Kind.NOISE and example.domain != decision.domain:
         score += 3
     return score
 
@@ -286,8 +282,9 @@ def format_report(report: Report) -> str:
         "",
         "calibration (confidence band -> kind accuracy):",
         *(
-            f"  {b.low:.1f}-{min(b.high, 1.0):.1f}  {b.count:>6}  {b.accuracy:.3f}" if b.count else
-            f"  {b.low:.1f}-{min(b.high, 1.0):.1f}  {b.count:>6}      -"
+            f"  {b.low:.1f}-{min(b.high, 1.0):.1f}  {b.count:>6}  {b.accuracy:.3f}"
+            if b.count
+            else f"  {b.low:.1f}-{min(b.high, 1.0):.1f}  {b.count:>6}      -"
             for b in report.calibration
         ),
         "",

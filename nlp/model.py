@@ -272,9 +272,7 @@ class LearnedModel:
         noise, trivial, major = math.exp(noise - top), math.exp(trivial - top), math.exp(major - top)
         total = noise + trivial + major
         danger = 1.0 / (1.0 + math.exp(-danger_score)) if danger_score > -30 else 0.0
-        return Prediction(
-            (noise / total, trivial / total, major / total), danger, parts, areas, scale, self._area_bias
-        )
+        return Prediction((noise / total, trivial / total, major / total), danger, parts, areas, scale, self._area_bias)
 
 
 def _split(row: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:

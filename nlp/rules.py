@@ -192,9 +192,7 @@ class _Reader:
             if key in out:
                 raise self.error(key_node, f"{what}: key {key!r} appears twice")
             if key not in allowed:
-                raise self.error(
-                    key_node, f"{what}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})"
-                )
+                raise self.error(key_node, f"{what}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
             out[key] = value_node
         return out
 
@@ -324,9 +322,7 @@ class _Reader:
         names = []
         for name, item in self.strings(node, what):
             if name not in SIGNALS:
-                raise self.error(
-                    item, f"{what}: unknown signal {name!r} (one of {', '.join(sorted(SIGNALS))})"
-                )
+                raise self.error(item, f"{what}: unknown signal {name!r} (one of {', '.join(sorted(SIGNALS))})")
             names.append(name)
         return tuple(names)
 
@@ -359,9 +355,7 @@ class _Reader:
         if urgent and kind is not Kind.MAJOR:
             raise self.error(values["urgent"], f"{where}: only a major rule can be urgent")
         household = self.kind(values["household"], f"{where}: household") if "household" in values else None
-        collective = (
-            self.kind(values["collective"], f"{where}: collective") if "collective" in values else None
-        )
+        collective = self.kind(values["collective"], f"{where}: collective") if "collective" in values else None
         for key, scoped in (("household", household), ("collective", collective)):
             if scoped is not None and (kind is None or kind is Kind.NOISE or scoped is Kind.NOISE):
                 raise self.error(values[key], f"{where}: {key} can only switch between trivial and major")
@@ -370,18 +364,14 @@ class _Reader:
             words=words,
             kind=kind,
             signal=signal,
-            weight=self.number(values["weight"], f"{where}: weight", 0.0, 100.0)
-            if "weight" in values
-            else 1.0,
+            weight=self.number(values["weight"], f"{where}: weight", 0.0, 100.0) if "weight" in values else 1.0,
             domain=domain,
             urgent=urgent,
             near=self.words(values["near"], f"{where}: near") if "near" in values else (),
             window=self.integer(values["window"], f"{where}: window", 1, 100)
             if "window" in values
             else settings.window,
-            requires=self.signal_names(values["requires"], f"{where}: requires")
-            if "requires" in values
-            else (),
+            requires=self.signal_names(values["requires"], f"{where}: requires") if "requires" in values else (),
             unless=self.signal_names(values["unless"], f"{where}: unless") if "unless" in values else (),
             negatable=self.boolean(values["negatable"], f"{where}: negatable")
             if "negatable" in values

@@ -206,4 +206,3 @@ def header_lines(
     lines += settings.as_header()
     lines.append(("setting", "trainer", f"scikit-learn {sklearn.__version__} lbfgs"))
     return lines
-
