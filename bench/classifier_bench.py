@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.chatter import GREETINGS
+
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "config" / "rules.yaml"
 MODEL = ROOT / "config" / "model.tsv"
@@ -58,21 +60,7 @@ PROBLEMS = [
     "车位被占了",
 ]
 CHAT = [
-    "谢谢楼长",
-    "收到",
-    "早上好",
-    "哈哈哈",
-    "[强][强]",
-    "👍",
-    "好的",
-    "辛苦了",
-    "多謝晒",
-    "今晚食咩",
-    "有没有人一起去饮茶",
-    "今天好热",
-    "周末愉快",
-    "[玫瑰]",
-    "ok 收到",
+    *GREETINGS,
     "新年快乐",
 ]
 QUESTIONS = ["请问低保怎么申请?", "物业电话是多少?", "居住证去哪里办?", "乒乓球室几点开门?", "點樣交管理費?"]

@@ -25,6 +25,7 @@ import yaml
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.chatter import GREETINGS
 from storage.models import Message, Ticket, TicketEvent, TicketReporter
 
 START = datetime.fromisoformat("2026-11-16T18:00:00+08:00")
@@ -53,21 +54,7 @@ PROBLEMS = (
     "门口积水好深",
 )
 CHATTER = (
-    "谢谢楼长",
-    "收到",
-    "早上好",
-    "哈哈哈",
-    "[强][强]",
-    "👍",
-    "好的",
-    "辛苦了",
-    "多謝晒",
-    "今晚食咩",
-    "有没有人一起去饮茶",
-    "今天好热",
-    "周末愉快",
-    "[玫瑰]",
-    "ok 收到",
+    *GREETINGS,
     "大家晚上好",
     "吃饭了吗",
     "明天见",
