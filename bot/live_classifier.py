@@ -118,9 +118,12 @@ class LiveClassifier:
             self.last_error = str(exc)
             log.error("rules file refused, keeping rules version %d: %s", self.version, exc)
             return False
-        self._current, self._stamp, self._model_stamp = fresh, stamp, model_stamp
-        self.loaded_at = datetime.now(UTC)
+        # /healthz reads these from the event loop while this runs in a thread: the new classifier is
+        # published last, so whoever sees it also sees that the refusal before it is over
         self.last_error = None
+        self.loaded_at = datetime.now(UTC)
+        self._stamp, self._model_stamp = stamp, model_stamp
+        self._current = fresh
         log.info(
             "rules reloaded from %s: version %d, %d rules; learned layer %s",
             self.settings.rules_file,

@@ -54,3 +54,29 @@ def test_no_model_configured_is_not_degraded(tmp_path: Path) -> None:
     status = live.status()
     assert status["degraded"] is False
     assert status["model_file"] is None
+
+
+class Watched(LiveClassifier):
+    """Records what a reader of ``status()`` would see the moment a new classifier is published."""
+
+    seen: list[object]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        if name == "_current" and hasattr(self, "seen"):
+            self.seen.append(self.status()["last_error"])
+
+
+def test_a_good_reload_after_a_refused_file_is_never_seen_with_the_old_error(tmp_path: Path) -> None:
+    config = settings(tmp_path, None)
+    live = Watched(config)
+    live.seen = []
+    good = config.rules_file.read_text(encoding="utf-8")
+    config.rules_file.write_text(good + "  - {id: broken, kind: nonsense\n", encoding="utf-8")
+    assert not live.reload()
+    assert live.status()["last_error"]
+    config.rules_file.write_text(good, encoding="utf-8")
+    stat = config.rules_file.stat()
+    os.utime(config.rules_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert live.reload()
+    assert live.seen == [None]  # /healthz reads from the event loop while the reload runs in a thread
