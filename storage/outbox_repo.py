@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.keys import pairs_in
 from storage.models import ChatGroup, OutboxItem, OutboxStatus, Ticket
 
 STALE_AFTER = timedelta(minutes=10)
@@ -35,7 +36,7 @@ class OutboxRepo:
         if chats:
             rows = await self.session.execute(
                 select(ChatGroup.platform, ChatGroup.chat_id, ChatGroup.account).where(
-                    tuple_(ChatGroup.platform, ChatGroup.chat_id).in_(sorted(chats))
+                    pairs_in(ChatGroup.platform, ChatGroup.chat_id, chats)
                 )
             )
             by_chat = {(platform, chat_id): account for platform, chat_id, account in rows.all()}

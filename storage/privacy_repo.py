@@ -11,9 +11,10 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.keys import pairs_in
 from storage.models import (
     AuditEntry,
     Identity,
@@ -53,15 +54,13 @@ class PrivacyRepo:
         person, ids = await self.identities(subject)
         if not ids and person is None:
             return None
-        mine = tuple_(Message.platform, Message.sender_id).in_(ids) if ids else Message.id < 0
+        mine = pairs_in(Message.platform, Message.sender_id, ids)
         messages = (await self.session.scalars(select(Message).where(mine).order_by(Message.id))).all()
-        reporter = (
-            tuple_(TicketReporter.platform, TicketReporter.sender_id).in_(ids) if ids else TicketReporter.ticket_id < 0
-        )
+        reporter = pairs_in(TicketReporter.platform, TicketReporter.sender_id, ids)
         reports = (await self.session.scalars(select(TicketReporter).where(reporter))).all()
-        rated = tuple_(Rating.platform, Rating.sender_id).in_(ids) if ids else Rating.id < 0
+        rated = pairs_in(Rating.platform, Rating.sender_id, ids)
         ratings = (await self.session.scalars(select(Rating).where(rated))).all()
-        to_them = tuple_(OutboxItem.platform, OutboxItem.recipient).in_(ids) if ids else OutboxItem.id < 0
+        to_them = pairs_in(OutboxItem.platform, OutboxItem.recipient, ids)
         dms = (await self.session.scalars(select(OutboxItem).where(to_them).order_by(OutboxItem.id))).all()
         tickets = {r.ticket_id: await self.session.get(Ticket, r.ticket_id) for r in reports}
         return {
