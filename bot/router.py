@@ -19,34 +19,37 @@ Handler = Callable[[IncomingMessage, "Context"], Awaitable[Reply]]
 Filter = Callable[[IncomingMessage, "Context"], bool]
 
 
-def verb_is(*verbs: Verb) -> Filter:
-    def check(msg: IncomingMessage, ctx: Context) -> bool:
-        return ctx.command is not None and ctx.command.verb in verbs
-
-    return check
+Route = tuple[Verb | None, tuple[Filter, ...], Handler]
+"""A route: the command verb it answers (None: any message), further filters, the handler."""
 
 
 @dataclass
 class Router:
     name: str
-    routes: list[tuple[tuple[Filter, ...], Handler]] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
     verbs: list[Verb] = field(default_factory=list)
     """The command verbs this router answers, one route each."""
 
     def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.routes.append((filters, handler))
-            return handler
-
-        return register
+        return self._route(None, filters)
 
     def command(self, verb: Verb, *filters: Filter) -> Callable[[Handler], Handler]:
         """The route of one command verb (plus any further filters)."""
         self.verbs.append(verb)
-        return self.message(verb_is(verb), *filters)
+        return self._route(verb, filters)
+
+    def _route(self, verb: Verb | None, filters: tuple[Filter, ...]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append((verb, filters, handler))
+            return handler
+
+        return register
 
     async def dispatch(self, msg: IncomingMessage, ctx: Context) -> Reply:
-        for filters, handler in self.routes:
+        verb = ctx.command.verb if ctx.command is not None else None
+        for wanted, filters, handler in self.routes:
+            if wanted is not None and wanted is not verb:
+                continue  # a command route, and this message is not that command (the commonest case)
             if all(check(msg, ctx) for check in filters):
                 reply = await handler(msg, ctx)
                 if reply is not None:

@@ -58,6 +58,7 @@ class Grid:
 
 
 ORG_CACHE = "linli.org_cache"
+_REVISION = select(OrgRevision.revision).where(OrgRevision.id == 1)
 _CHECKED = "linli.org_checked"
 
 
@@ -104,7 +105,7 @@ class OrgRepo:
 
     async def _cached(self, kind: str, key: Any, load: Callable[[], Awaitable[Any]]) -> Any:
         if not self.session.info.get(_CHECKED):
-            revision = await self.session.scalar(select(OrgRevision.revision).where(OrgRevision.id == 1))
+            revision = await self.session.scalar(_REVISION)
             if revision != self.cache.revision:
                 self.cache.reset(revision)
             self.session.info[_CHECKED] = True

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, insert, select
+from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import UNFINISHED_STATES, Ticket, TicketEvent, TicketReporter, TicketState
@@ -42,6 +42,19 @@ class Page:
     def at_least(self) -> bool:
         """The list is longer than it was counted."""
         return self.total >= COUNT_CAP
+
+
+MERGE_CANDIDATES = (
+    select(Ticket.id, Ticket.summary, Ticket.urgent, Ticket.check_state)
+    .where(
+        Ticket.unit_id == bindparam("unit_id"),
+        Ticket.domain == bindparam("domain"),
+        Ticket.opened_at >= bindparam("since"),
+        Ticket.state.in_(UNFINISHED_STATES),
+    )
+    .order_by(Ticket.id)
+)
+"""Built once: a report's query is then only a cache lookup, not a new expression tree to build and key."""
 
 
 @dataclass(frozen=True)
@@ -181,16 +194,7 @@ class TicketRepo:
     async def merge_candidates(self, unit_id: str, domain: str, since: datetime) -> Sequence[MergeCandidate]:
         """The unit's unfinished tickets of one service area opened since ``since``, with only what a new
         report is compared with (summary and alarm), read through ``ix_tickets_merge``."""
-        rows = await self.session.execute(
-            select(Ticket.id, Ticket.summary, Ticket.urgent, Ticket.check_state)
-            .where(
-                Ticket.unit_id == unit_id,
-                Ticket.domain == domain,
-                Ticket.opened_at >= since,
-                Ticket.state.in_(UNFINISHED_STATES),
-            )
-            .order_by(Ticket.id)
-        )
+        rows = await self.session.execute(MERGE_CANDIDATES, {"unit_id": unit_id, "domain": domain, "since": since})
         return [MergeCandidate(int(tid), str(summary), bool(urgent), check) for tid, summary, urgent, check in rows]
 
     async def assigned_open(self, person_id: str, states: Sequence[str], limit: int) -> Page:
