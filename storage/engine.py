@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage import sqlite_driver
 from storage.org_repo import shared_org_cache
 
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+SQLITE_BUSY_TIMEOUT_MS = sqlite_driver.BUSY_TIMEOUT_MS
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -27,7 +27,10 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_driver_name() == "aiosqlite":  # the same driver, one thread round trip per statement
         sqlite_driver.register()
         parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
-    engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
+    connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    if parsed.get_driver_name() == sqlite_driver.DRIVER:
+        connect_args["check_same_thread"] = False  # short statements run on the caller's thread
+    engine = create_async_engine(parsed, connect_args=connect_args, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,4 +1,5 @@
-"""SQLAlchemy's aiosqlite dialect with one thread round trip per statement instead of four.
+"""SQLAlchemy's aiosqlite dialect: short statements run where they are asked, the rest with one thread
+round trip instead of four.
 
 aiosqlite runs a connection's calls on its own thread; each call is a queue put, a thread switch and a
 wake-up of the event loop. SQLAlchemy's adapter makes four such calls for every statement (open a
@@ -9,6 +10,17 @@ description, row count and last row id; commit and rollback make the trip only w
 Transactions, errors, isolation and the pool are the stock dialect's; what runs on the thread is the
 standard library's ``sqlite3``.
 
+Most statements on the message path are short: a lookup by an index, an insert of a few rows, an update
+by primary key. Even one round trip costs more than running them, so those run at once on the caller's
+thread (the connection is opened with ``check_same_thread=False``; a connection serves one statement at a
+time, under the adapter's mutex, and the caller waits for it either way). Two things must never block the
+event loop there: a lock held by another connection (which may be this process's own, waiting for the
+loop) and a statement that turns out long. So a statement run at once waits for no lock (busy timeout 0)
+and a SELECT may run only ``INLINE_STEPS`` steps of SQLite's virtual machine; a statement stopped by
+either goes to the thread, where it waits for locks and runs as long as it needs. Stopping a SELECT
+leaves the transaction as it was; an INSERT or UPDATE is never stopped (only those bounded by their own
+parameters run at once: ``INSERT ... VALUES`` and ``UPDATE ... WHERE <table>.id = ?`` or ``IN (?, ...)``).
+
 It uses aiosqlite's ``Connection._execute`` (run a function on the connection's thread), which is how
 aiosqlite implements every one of its own methods; ``tests/core/test_sqlite_driver.py`` pins the
 behaviour SQLAlchemy relies on.
@@ -16,6 +28,7 @@ behaviour SQLAlchemy relies on.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import deque
 from typing import Any
@@ -31,9 +44,57 @@ from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 DRIVER = "linli_sqlite"
+BUSY_TIMEOUT_MS = 15_000
+"""How long a statement on the connection's thread waits for another connection's lock."""
 """The driver name this dialect is registered under (``sqlite+linli_sqlite://``)."""
 
 Outcome = tuple[Any, list[Any], int, int | None]
+
+INLINE_STEPS = 40_000
+"""How many virtual machine steps a SELECT may take on the caller's thread (a few milliseconds) before it
+is stopped and run on the connection's thread instead."""
+_STEPS_PER_CHECK = 10_000
+_READS = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+_BOUNDED_WRITES = re.compile(
+    r"\s*(INSERT INTO \S+ \([^()]*\) VALUES \((?:[?, ]|\), \()*\)(?: RETURNING [\w., ]+)?"
+    r"|UPDATE \S+ SET [^()]* WHERE \w+\.id (?:= \?|IN \((?:\?, )*\?\)))\s*$",
+    re.IGNORECASE,
+)
+_STOPPED = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_INTERRUPT)
+
+
+def runs_inline(operation: str) -> bool | None:
+    """Whether a statement may run on the caller's thread: None (no), False (yes, never stopped: a bounded
+    write), True (yes, stopped after ``INLINE_STEPS``: a read)."""
+    if _READS.match(operation):
+        return True
+    if _BOUNDED_WRITES.match(operation):
+        return False
+    return None
+
+
+def _run_inline(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool, budget: bool) -> Outcome | None:
+    """On the caller's thread, waiting for no lock and (``budget``) running not long; None if stopped."""
+    checks = 0
+
+    def over_budget() -> bool:
+        nonlocal checks
+        checks += 1
+        return checks * _STEPS_PER_CHECK > INLINE_STEPS
+
+    raw.execute("PRAGMA busy_timeout=0")
+    if budget:
+        raw.set_progress_handler(over_budget, _STEPS_PER_CHECK)
+    try:
+        return _run(raw, operation, parameters, many)
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode in _STOPPED:
+            return None
+        raise
+    finally:
+        if budget:
+            raw.set_progress_handler(None, 0)
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _run(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
@@ -108,8 +169,13 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _trip(self, operation: str, parameters: Any, *, many: bool) -> None:
         connection = self._connection
+        inline = runs_inline(operation)
         async with self._adapt_connection._execute_mutex:
-            outcome: Outcome = await connection._execute(_run, connection._conn, operation, parameters, many)
+            outcome = None
+            if inline is not None:
+                outcome = _run_inline(connection._conn, operation, parameters, many, inline)
+            if outcome is None:
+                outcome = await connection._execute(_run, connection._conn, operation, parameters, many)
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = deque(rows)
 

@@ -1,7 +1,9 @@
-"""The SQLite driver: one thread round trip per statement, and everything SQLAlchemy reads from a cursor."""
+"""The SQLite driver: short statements at once, the rest in one thread round trip, and everything SQLAlchemy
+reads from a cursor."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.engine import create_engine
-from storage.sqlite_driver import DRIVER
+from storage.sqlite_driver import BUSY_TIMEOUT_MS, DRIVER
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
@@ -46,7 +48,7 @@ def count_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return trips
 
 
-async def test_a_statement_is_one_round_trip_to_the_connection_thread(
+async def test_short_statements_run_at_once_and_the_rest_take_one_round_trip(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with engine.connect() as conn:
@@ -54,13 +56,64 @@ async def test_a_statement_is_one_round_trip_to_the_connection_thread(
     trips = count_trips(monkeypatch)
     async with engine.begin() as conn:
         await conn.execute(insert(things).values(name="a"))
+        await conn.execute(update(things).where(things.c.id == 1).values(name="b"))
         rows = (await conn.execute(select(things.c.name))).all()
-    assert rows == [("a",)]
-    assert len(trips) == 2 + 1  # two statements and the commit; the pool's rollback has nothing to undo
+    assert rows == [("b",)]
+    assert len(trips) == 1  # the commit; the pool's rollback has nothing to undo
     trips.clear()
     async with engine.begin() as conn:
-        assert await conn.scalar(select(things.c.name)) == "a"
-    assert len(trips) == 1  # reading opened no transaction: nothing to commit or roll back
+        # not bounded by its parameters: it could touch the whole table
+        await conn.execute(update(things).where(things.c.name == "b").values(name="c"))
+    assert len(trips) == 2  # that statement and the commit
+    trips.clear()
+    async with engine.begin() as conn:
+        assert await conn.scalar(select(things.c.name)) == "c"
+    assert not trips  # reading opened no transaction: nothing to commit or roll back
+
+
+async def test_a_long_read_is_stopped_and_run_on_the_thread_with_the_transaction_intact(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_read = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT count(*) FROM n"
+    )
+    async with engine.connect() as conn:
+        await conn.execute(select(things))
+    trips = count_trips(monkeypatch)
+    async with engine.begin() as conn:
+        await conn.execute(insert(things).values(name="kept"))
+        assert await conn.scalar(long_read) == 200000
+    assert [getattr(trip, "__name__", "") for trip in trips] == ["_run", "commit"]
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(things.c.name)) == "kept"
+
+
+async def test_a_locked_database_is_waited_for_on_the_thread_while_the_loop_runs_on(engine: AsyncEngine) -> None:
+    """Another connection of this process holds the write lock: a write that ran at once would stall the event
+    loop, and with it the holder, until the busy timeout. It waits on the thread instead."""
+    holder = await engine.connect()
+    await holder.execute(insert(things).values(name="first"))  # holds the write lock until it commits
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+
+    async def release_soon() -> None:
+        last = loop.time()
+        for _ in range(5):
+            await asyncio.sleep(0.02)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+        await holder.commit()
+
+    releasing = asyncio.create_task(release_soon())
+    async with engine.begin() as conn:
+        await conn.execute(insert(things).values(name="second"))
+    await releasing
+    await holder.close()
+    # the loop never stood still for anything like the busy timeout (15 s) while the write waited
+    assert len(gaps) == 5
+    assert max(gaps) < BUSY_TIMEOUT_MS / 1000 / 3
+    async with engine.connect() as conn:
+        assert sorted((await conn.execute(select(things.c.name))).scalars()) == ["first", "second"]
 
 
 async def test_a_transaction_given_up_is_rolled_back(engine: AsyncEngine) -> None:
