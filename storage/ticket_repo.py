@@ -9,10 +9,24 @@ from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from storage.models import UNFINISHED_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 
 EVENTS = cast(Table, TicketEvent.__table__)
+TICKETS = cast(Table, Ticket.__table__)
+_OPEN = insert(TICKETS).returning(TICKETS.c.id)
+NEW_TICKET = {
+    **{column.key: None for column in TICKETS.columns if column.key != "id"},
+    "urgent": False,
+    "escalation_level": 0,
+    "resolution_note": "",
+    "council_pending": False,
+    "sla_cycle": 0,
+    "sla_step": 0,
+}
+"""Every column of a new ticket, as the model's defaults make it: the row is written from these and the
+ticket object holds exactly what was written."""
 COUNT_CAP = 1_000
 """A long list is counted up to this many: enough to say how much is left, without reading all of it."""
 
@@ -95,27 +109,31 @@ class TicketRepo:
         opened_at: datetime,
         actor: str,
     ) -> Ticket:
-        ticket = Ticket(
-            community_id=community_id,
-            unit_id=unit_id,
-            platform=platform,
-            chat_id=chat_id,
-            kind=kind,
-            urgent=urgent,
-            domain=domain,
-            summary=summary,
-            decision=decision,
-            assignee_id=assignee_id,
-            opened_at=opened_at,
+        values = {
+            **NEW_TICKET,
+            "community_id": community_id,
+            "unit_id": unit_id,
+            "platform": platform,
+            "chat_id": chat_id,
+            "kind": kind,
+            "urgent": urgent,
+            "domain": domain,
+            "summary": summary,
+            "decision": decision,
+            "assignee_id": assignee_id,
+            "opened_at": opened_at,
             # Written in the state it ends in (assigned when someone serves the unit), with the history of
             # both steps: one INSERT, not an INSERT and an UPDATE.
-            state=TicketState.OPEN if assignee_id is None else TicketState.ASSIGNED,
-            escalation_level=0,
-            sla_due_at=opened_at,
-            reporters=[],
-        )
+            "state": TicketState.OPEN if assignee_id is None else TicketState.ASSIGNED,
+            "sla_due_at": opened_at,
+        }
+        # One INSERT that returns the number, for the history and for whoever is told about it; the object
+        # joins the session as if it had been read back (a flush of the ORM's would also write whatever
+        # else is pending, one statement each).
+        ticket_id = (await self.session.execute(_OPEN, values)).scalar_one()
+        ticket = Ticket(id=ticket_id, reporters=[], **values)
+        make_transient_to_detached(ticket)
         self.session.add(ticket)
-        await self.session.flush()  # the number, for the history and for whoever is told about it
         opened = {"actor": actor, "action": "open", "from_state": None, "to_state": TicketState.OPEN, "note": ""}
         events = [opened]
         if assignee_id is not None:

@@ -186,3 +186,43 @@ async def test_overlong_names_and_ids_are_fitted_not_refused(sim: Sim) -> None:
     other = replace(msg, message_id=long_id + "x")
     assert (await service.receive(other)).stored
     assert await count(service, Message) == 2
+
+
+async def test_an_opened_ticket_holds_exactly_what_was_written(sim: Sim) -> None:
+    """The ticket object a report opens joins the session as if read back: every column as the database has
+    it, so nothing a handler reads from it differs from what a later read would give."""
+    service, _ = sim
+    async with service.store.sessions.begin() as session:
+        opened = await TicketRepo(session).open(
+            community_id="sdc",
+            unit_id="sdc-3",
+            platform="sim",
+            chat_id="sim-sdc-3",
+            kind="trivial",
+            urgent=False,
+            domain="公共设施",
+            summary="6楼走廊灯坏了",
+            decision={"kind": "trivial"},
+            assignee_id="p-li",
+            opened_at=Chat("sim-sdc-3").clock,
+            actor="sim:r-chen",
+        )
+        held = {column.key: getattr(opened, column.key) for column in Ticket.__table__.columns}
+        opened.council_pending = True  # a change after opening is written like any other
+    async with service.store.sessions() as session:
+        stored = await session.get(Ticket, held["id"])
+        assert stored is not None
+        read = {column.key: getattr(stored, column.key) for column in Ticket.__table__.columns}
+        events = await TicketRepo(session).events(stored.id)
+    assert read == {**held, "council_pending": True}
+    assert [(e.action, e.to_state) for e in events] == [("open", "open"), ("assign", "assigned")]
+
+
+def test_a_new_tickets_columns_default_as_the_model_says() -> None:
+    from storage.ticket_repo import NEW_TICKET
+
+    for column in Ticket.__table__.columns:
+        if column.key == "id":
+            continue
+        default = column.default.arg if column.default is not None and column.default.is_scalar else None
+        assert NEW_TICKET[column.key] == default, column.key
