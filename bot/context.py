@@ -16,7 +16,8 @@ from bot.message import OutgoingMessage
 from config.settings import Settings
 from nlp.command import Command
 from nlp.decision import Decision
-from storage.models import ChatGroup, Message, Person
+from storage.message_repo import MessageRow
+from storage.models import ChatGroup, Person
 from storage.org_repo import OrgRepo
 from storage.ticket_repo import TicketRepo
 
@@ -38,7 +39,7 @@ class Scope:
 class Context(Scope):
     """One inbound message being handled."""
 
-    stored: Message
+    stored: MessageRow
     decision: Decision
     group: ChatGroup | None
     sender: Person | None

@@ -32,8 +32,7 @@ from bot.router import Router, dispatch
 from config.settings import Settings
 from nlp.command import parse_command
 from nlp.decision import Classifier, Decision, Domain, Kind
-from storage.message_repo import MessageRepo
-from storage.models import Message
+from storage.message_repo import MessageRepo, MessageRow
 from storage.org_repo import OrgRepo
 
 log = logging.getLogger(__name__)
@@ -253,7 +252,7 @@ class Pipeline:
         return FeedResult(stored=True)
 
     @staticmethod
-    def _row(waiting: Waiting) -> Message:
+    def _row(waiting: Waiting) -> MessageRow:
         """The raw message with its decision, as it will be stored."""
         msg, decision = waiting.msg, waiting.decision
         if waiting.truncated:
@@ -285,7 +284,7 @@ class Pipeline:
             )
             seen = await MessageRepo(session).existing([(w.msg.platform, w.msg.message_id) for w in batch])
             handled: list[tuple[int | None, int] | None] = []  # None: a duplicate; else (ticket, outbox rows made)
-            stored: list[Message] = []
+            stored: list[MessageRow] = []
             rows: list[dict[str, Any]] = []
             for waiting in batch:
                 msg = waiting.msg
@@ -321,7 +320,7 @@ class Pipeline:
         return results
 
     async def _handle(
-        self, session: AsyncSession, org: OrgRepo, waiting: Waiting, row: Message
+        self, session: AsyncSession, org: OrgRepo, waiting: Waiting, row: MessageRow
     ) -> list[OutgoingMessage]:
         """Run the handlers on one message; its replies (``row.ticket_id``: the ticket it joined or opened)."""
         msg, now, decision = waiting.msg, waiting.now, waiting.decision

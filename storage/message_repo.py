@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -14,6 +15,30 @@ from storage.models import Message
 
 MESSAGES = cast(Table, Message.__table__)
 COLUMNS = tuple(column.key for column in MESSAGES.columns if column.key != "id")
+_INSERT = insert(MESSAGES)
+
+
+@dataclass(slots=True)
+class MessageRow:
+    """One message as it will be stored, not yet written: the handlers may still link it to a ticket.
+    (A plain record: the ORM's instrumented object cost more to fill in than the message costs to store.)"""
+
+    platform: str
+    message_id: str
+    chat_id: str
+    chat_name: str
+    sender_id: str
+    sender_name: str
+    text: str
+    truncated: bool
+    content_type: str
+    sent_at: datetime
+    kind: str | None = None
+    urgent: bool = False
+    domain: str | None = None
+    confidence: float | None = None
+    rules: list[str] = field(default_factory=list)
+    ticket_id: int | None = None
 
 
 class MessageRepo:
@@ -53,11 +78,11 @@ class MessageRepo:
         domain: str | None = None,
         confidence: float | None = None,
         rules: list[str] | None = None,
-    ) -> Message:
+    ) -> MessageRow:
         """The row for one message, not yet written: ``insert`` writes a batch's rows in one statement (the
         handlers may still link it to a ticket first). A second copy of a stored message fails there, on the
         unique key."""
-        return Message(
+        return MessageRow(
             platform=platform,
             message_id=message_id,
             chat_id=chat_id,
@@ -75,14 +100,12 @@ class MessageRepo:
             rules=rules or [],
         )
 
-    async def add(self, **fields: Any) -> Message:
+    async def add(self, **fields: Any) -> MessageRow:
         """One message, written now (``new`` and ``insert`` write a batch's together)."""
         row = self.new(**fields)
-        self.session.add(row)
-        await self.session.flush()
+        await self.insert([row])
         return row
 
-    async def insert(self, rows: Sequence[Message]) -> None:
+    async def insert(self, rows: Sequence[MessageRow]) -> None:
         if rows:
-            values = [{name: getattr(row, name) for name in COLUMNS} for row in rows]
-            await self.session.execute(insert(MESSAGES), values)
+            await self.session.execute(_INSERT, [asdict(row) for row in rows])

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Integer, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.keys import pairs_in
@@ -18,6 +20,40 @@ from storage.models import ChatGroup, OutboxItem, OutboxStatus, Ticket
 
 STALE_AFTER = timedelta(minutes=10)
 """An item another process has been sending for this long belongs to a process that died: it is unknown."""
+
+
+@cache
+def _claim(by_priority: bool, after_id: bool) -> Any:
+    """The claiming statement in one of its four shapes, built once (a claim follows every batch)."""
+    picked = (
+        select(OutboxItem.id)
+        .where(
+            OutboxItem.status == OutboxStatus.PENDING,
+            OutboxItem.platform.in_(bindparam("platforms", expanding=True)),
+            OutboxItem.not_before <= bindparam("now"),
+            or_(OutboxItem.account.is_(None), OutboxItem.account == bindparam("holder")),
+        )
+        .order_by(*((OutboxItem.priority.desc(),) if by_priority else ()), OutboxItem.not_before, OutboxItem.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+    if after_id:
+        picked = picked.where(OutboxItem.id > bindparam("after_id"))
+    return (
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(picked.scalar_subquery()), OutboxItem.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENDING, claimed_by=bindparam("holder"), claimed_at=bindparam("at"))
+        .returning(OutboxItem)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_MARK_SENT = (
+    update(OutboxItem)
+    .where(OutboxItem.id.in_(bindparam("ids", expanding=True)))
+    .values(status=OutboxStatus.SENT, sent_at=bindparam("at"), error=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 class OutboxRepo:
@@ -68,38 +104,16 @@ class OutboxRepo:
         skipped, not waited for; rows another account must send are left to it; with ``after_id``, only rows
         written after it (``linli replay`` sends only what its own messages caused); without ``by_priority``,
         in the order they were due and written (a replay's output follows its input)."""
-        picked = (
-            select(OutboxItem.id)
-            .where(
-                OutboxItem.status == OutboxStatus.PENDING,
-                OutboxItem.platform.in_(platforms),
-                OutboxItem.not_before <= now,
-                or_(OutboxItem.account.is_(None), OutboxItem.account == holder),
-            )
-            .order_by(*((OutboxItem.priority.desc(),) if by_priority else ()), OutboxItem.not_before, OutboxItem.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        params: dict[str, Any] = {"platforms": list(platforms), "now": now, "holder": holder, "limit": limit, "at": at}
         if after_id is not None:
-            picked = picked.where(OutboxItem.id > after_id)
-        result = await self.session.scalars(
-            update(OutboxItem)
-            .where(OutboxItem.id.in_(picked.scalar_subquery()), OutboxItem.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.SENDING, claimed_by=holder, claimed_at=at)
-            .returning(OutboxItem)
-            .execution_options(synchronize_session=False)
-        )
+            params["after_id"] = after_id
+        result = await self.session.scalars(_claim(by_priority, after_id is not None), params)
         rank = (lambda item: -item.priority) if by_priority else (lambda item: 0)
         return sorted(result.all(), key=lambda item: (rank(item), item.not_before, item.id))
 
     async def mark_sent(self, item_ids: Sequence[int], at: datetime) -> None:
         if item_ids:
-            await self.session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id.in_(item_ids))
-                .values(status=OutboxStatus.SENT, sent_at=at, error=None)
-                .execution_options(synchronize_session=False)
-            )
+            await self.session.execute(_MARK_SENT, {"ids": list(item_ids), "at": at})
 
     async def mark_retry(self, item_id: int, *, error: str, not_before: datetime, give_up: bool) -> None:
         await self.session.execute(
