@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -108,4 +108,4 @@ class MessageRepo:
 
     async def insert(self, rows: Sequence[MessageRow]) -> None:
         if rows:
-            await self.session.execute(_INSERT, [asdict(row) for row in rows])
+            await self.session.execute(_INSERT, [{name: getattr(row, name) for name in COLUMNS} for row in rows])

@@ -15,11 +15,12 @@ by primary key. Even one round trip costs more than running them, so those run a
 thread (the connection is opened with ``check_same_thread=False``; a connection serves one statement at a
 time, under the adapter's mutex, and the caller waits for it either way). Two things must never block the
 event loop there: a lock held by another connection (which may be this process's own, waiting for the
-loop) and a statement that turns out long. So a statement run at once waits for no lock (busy timeout 0)
-and a SELECT may run only ``INLINE_STEPS`` steps of SQLite's virtual machine; a statement stopped by
-either goes to the thread, where it waits for locks and runs as long as it needs. Stopping a SELECT
-leaves the transaction as it was; an INSERT or UPDATE is never stopped (only those bounded by their own
-parameters run at once: ``INSERT ... VALUES`` and ``UPDATE ... WHERE <table>.id = ?`` or ``IN (?, ...)``).
+loop) and a statement that turns out long. So a statement run at once waits for no lock (the connection's
+busy timeout is 0; on the thread, commits too, it is ``BUSY_TIMEOUT_MS``) and a SELECT may run only
+``INLINE_STEPS`` steps of SQLite's virtual machine; a statement stopped by either goes to the thread, where
+it waits for locks and runs as long as it needs. Stopping a SELECT leaves the transaction as it was; an
+INSERT or UPDATE is never stopped (only those bounded by their own parameters run at once: ``INSERT ...
+VALUES`` and ``UPDATE ... WHERE <table>.id = ?`` or ``IN (?, ...)``).
 
 It uses aiosqlite's ``Connection._execute`` (run a function on the connection's thread), which is how
 aiosqlite implements every one of its own methods; ``tests/core/test_sqlite_driver.py`` pins the
@@ -31,7 +32,8 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -49,6 +51,7 @@ BUSY_TIMEOUT_MS = 15_000
 """The driver name this dialect is registered under (``sqlite+linli_sqlite://``)."""
 
 Outcome = tuple[Any, list[Any], int, int | None]
+T = TypeVar("T")
 
 INLINE_STEPS = 40_000
 """How many virtual machine steps a SELECT may take on the caller's thread (a few milliseconds) before it
@@ -82,7 +85,6 @@ def _run_inline(raw: sqlite3.Connection, operation: str, parameters: Any, many: 
         checks += 1
         return checks * _STEPS_PER_CHECK > INLINE_STEPS
 
-    raw.execute("PRAGMA busy_timeout=0")
     if budget:
         raw.set_progress_handler(over_budget, _STEPS_PER_CHECK)
     try:
@@ -94,7 +96,16 @@ def _run_inline(raw: sqlite3.Connection, operation: str, parameters: Any, many: 
     finally:
         if budget:
             raw.set_progress_handler(None, 0)
-        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _waiting(raw: sqlite3.Connection, work: Callable[..., T], *args: Any) -> T:
+    """On the connection's thread: ``work`` waiting up to ``BUSY_TIMEOUT_MS`` for another connection's lock
+    (the connection's own busy timeout is 0, for what runs on the caller's thread)."""
+    raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        return work(*args)
+    finally:
+        raw.execute("PRAGMA busy_timeout=0")
 
 
 def _run(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
@@ -175,7 +186,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             if inline is not None:
                 outcome = _run_inline(connection._conn, operation, parameters, many, inline)
             if outcome is None:
-                outcome = await connection._execute(_run, connection._conn, operation, parameters, many)
+                raw = connection._conn
+                outcome = await connection._execute(_waiting, raw, _run, raw, operation, parameters, many)
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = deque(rows)
 
@@ -197,7 +209,11 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     def commit(self) -> None:
         if self._open():
-            super().commit()
+            raw = self._connection._conn
+            try:
+                await_(self._connection._execute(_waiting, raw, raw.commit))
+            except Exception as error:
+                self._handle_exception(error)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
