@@ -10,8 +10,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_
 from sqlalchemy.orm import InstrumentedAttribute
+
+FIRST = "pairs_first"
+SECONDS = "pairs_seconds"
 
 
 def pairs_in(
@@ -23,3 +26,17 @@ def pairs_in(
     if not by_first:
         return false()
     return or_(*(and_(first == a, second.in_(sorted(bs))) for a, bs in sorted(by_first.items())))
+
+
+def one_first_in(first: InstrumentedAttribute[Any], second: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """``pairs_in`` for pairs that share their first value, with that value and the second ones bound later
+    (``one_first_params``): a statement built once with it is only a cache lookup per use."""
+    return and_(first == bindparam(FIRST), second.in_(bindparam(SECONDS, expanding=True)))
+
+
+def one_first_params(pairs: Iterable[tuple[Any, Any]]) -> dict[str, Any] | None:
+    """The parameters of ``one_first_in`` for these pairs, or None if their first values differ."""
+    firsts = {a for a, _ in pairs}
+    if len(firsts) != 1:
+        return None
+    return {FIRST: next(iter(firsts)), SECONDS: sorted({b for _, b in pairs})}

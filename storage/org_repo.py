@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.org_file import OrgSpec
 from storage.base import Base
 from storage.household_repo import HouseholdRepo
-from storage.keys import pairs_in
+from storage.keys import one_first_in, one_first_params, pairs_in
 from storage.models import (
     UNFINISHED_STATES,
     ChatGroup,
@@ -59,6 +59,10 @@ class Grid:
 
 ORG_CACHE = "linli.org_cache"
 _REVISION = select(OrgRevision.revision).where(OrgRevision.id == 1)
+_GROUPS = select(ChatGroup).where(one_first_in(ChatGroup.platform, ChatGroup.chat_id))
+_IDENTITIES = select(Identity.platform, Identity.user_id, Identity.person_id).where(
+    one_first_in(Identity.platform, Identity.user_id)
+)
 _CHECKED = "linli.org_checked"
 
 
@@ -123,17 +127,25 @@ class OrgRepo:
         groups, people = self._memo("group"), self._memo("person")
         wanted_chats = {c for c in chats if c not in groups}
         if wanted_chats:
+            params = one_first_params(wanted_chats)
             rows = await self.session.scalars(
-                select(ChatGroup).where(pairs_in(ChatGroup.platform, ChatGroup.chat_id, wanted_chats))
+                _GROUPS
+                if params is not None
+                else select(ChatGroup).where(pairs_in(ChatGroup.platform, ChatGroup.chat_id, wanted_chats)),
+                params,
             )
             found = {(g.platform, g.chat_id): g for g in rows.all()}
             groups.update({chat: found.get(chat) for chat in wanted_chats})
         wanted_senders = {s for s in senders if s not in people}
         if wanted_senders:
+            params = one_first_params(wanted_senders)
             identities = await self.session.execute(
-                select(Identity.platform, Identity.user_id, Identity.person_id).where(
+                _IDENTITIES
+                if params is not None
+                else select(Identity.platform, Identity.user_id, Identity.person_id).where(
                     pairs_in(Identity.platform, Identity.user_id, wanted_senders)
-                )
+                ),
+                params,
             )
             known = {(platform, user_id): person_id for platform, user_id, person_id in identities.all()}
             for sender in wanted_senders:
