@@ -90,7 +90,7 @@ def _run_inline(raw: sqlite3.Connection, operation: str, parameters: Any, many: 
     try:
         return _run(raw, operation, parameters, many)
     except sqlite3.OperationalError as error:
-        if error.sqlite_errorcode in _STOPPED:
+        if (error.sqlite_errorcode & 0xFF) in _STOPPED:  # the primary code, whatever the extended one
             return None
         raise
     finally:
