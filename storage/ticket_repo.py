@@ -10,12 +10,14 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import UNFINISHED_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 
 EVENTS = cast(Table, TicketEvent.__table__)
 TICKETS = cast(Table, Ticket.__table__)
 _INSERT_EVENT = insert(EVENTS)
+_INSERT_REPORTER = insert(cast(Table, TicketReporter.__table__))
 _OPEN = insert(TICKETS).returning(TICKETS.c.id)
 NEW_TICKET = {
     **{column.key: None for column in TICKETS.columns if column.key != "id"},
@@ -184,19 +186,26 @@ class TicketRepo:
     async def add_reporter(
         self, ticket: Ticket, *, platform: str, sender_id: str, sender_name: str, person_id: str | None, at: datetime
     ) -> bool:
-        """Add a reporter; False if this sender already reported the ticket (its reporters are loaded with it)."""
+        """Add a reporter; False if this sender already reported the ticket (its reporters are loaded with it).
+
+        Written at once by a statement built once, and put in the ticket's reporters as if read back (the ORM
+        would flush it alone, with a unit-of-work pass, before the next statement)."""
         if any(r.platform == platform and r.sender_id == sender_id for r in ticket.reporters):
             return False
-        ticket.reporters.append(
-            TicketReporter(
-                ticket_id=ticket.id,
-                platform=platform,
-                sender_id=sender_id,
-                sender_name=sender_name,
-                person_id=person_id,
-                reported_at=at,
-            )
-        )
+        values = {
+            "ticket_id": ticket.id,
+            "platform": platform,
+            "sender_id": sender_id,
+            "sender_name": sender_name,
+            "person_id": person_id,
+            "reported_at": at,
+        }
+        await self.session.execute(_INSERT_REPORTER, values)
+        reporter = TicketReporter(**values)
+        make_transient_to_detached(reporter)
+        self.session.add(reporter)
+        set_committed_value(reporter, "ticket", ticket)
+        set_committed_value(ticket, "reporters", [*ticket.reporters, reporter])
         return True
 
     async def remove_reporter(self, ticket: Ticket, *, platform: str, sender_id: str) -> None:
