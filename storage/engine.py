@@ -17,28 +17,29 @@ SQLITE_BUSY_TIMEOUT_MS = sqlite_driver.BUSY_TIMEOUT_MS
 
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite runs in WAL mode with a busy timeout so readers and a writer coexist, through
-    aiosqlite with one thread round trip per statement (``storage.sqlite_driver``)."""
+    aiosqlite, short statements on the caller's thread and the rest in one round trip (``storage.sqlite_driver``)."""
     parsed = make_url(url)
     # hide_parameters: errors and logs show the statement, never the values (what residents wrote).
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    if parsed.get_driver_name() == "aiosqlite":  # the same driver, one thread round trip per statement
+    if parsed.get_driver_name() == "aiosqlite":  # the same driver, short statements without the thread hop
         sqlite_driver.register()
         parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
+    ours = parsed.get_driver_name() == sqlite_driver.DRIVER
     connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    if parsed.get_driver_name() == sqlite_driver.DRIVER:
+    if ours:
         connect_args["check_same_thread"] = False  # short statements run on the caller's thread
+    # linli's driver waits for locks only on its thread, setting the timeout there (storage.sqlite_driver)
+    resting_busy_timeout = 0 if ours else SQLITE_BUSY_TIMEOUT_MS
     engine = create_async_engine(parsed, connect_args=connect_args, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # linli's driver waits for locks only on its thread, setting the timeout there (storage.sqlite_driver)
-        resting = 0 if engine.dialect.driver == sqlite_driver.DRIVER else SQLITE_BUSY_TIMEOUT_MS
-        cursor.execute(f"PRAGMA busy_timeout={resting}")
+        cursor.execute(f"PRAGMA busy_timeout={resting_busy_timeout}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

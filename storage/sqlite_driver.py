@@ -46,9 +46,9 @@ from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 DRIVER = "linli_sqlite"
+"""The driver name this dialect is registered under (``sqlite+linli_sqlite://``)."""
 BUSY_TIMEOUT_MS = 15_000
 """How long a statement on the connection's thread waits for another connection's lock."""
-"""The driver name this dialect is registered under (``sqlite+linli_sqlite://``)."""
 
 Outcome = tuple[Any, list[Any], int, int | None]
 T = TypeVar("T")
@@ -182,11 +182,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         connection = self._connection
         inline = runs_inline(operation)
         async with self._adapt_connection._execute_mutex:
-            outcome = None
-            if inline is not None:
-                outcome = _run_inline(connection._conn, operation, parameters, many, inline)
+            raw = connection._conn
+            outcome = None if inline is None else _run_inline(raw, operation, parameters, many, inline)
             if outcome is None:
-                raw = connection._conn
                 outcome = await connection._execute(_waiting, raw, _run, raw, operation, parameters, many)
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = deque(rows)
