@@ -7,14 +7,15 @@ by the first column (``a = ? AND b IN (...)``, OR'd per value of ``a``), both wa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, or_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
-FIRST = "pairs_first"
-SECONDS = "pairs_seconds"
+_FIRST = "pairs_first"
+_SECONDS = "pairs_seconds"
 
 
 def pairs_in(
@@ -28,15 +29,26 @@ def pairs_in(
     return or_(*(and_(first == a, second.in_(sorted(bs))) for a, bs in sorted(by_first.items())))
 
 
-def one_first_in(first: InstrumentedAttribute[Any], second: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
-    """``pairs_in`` for pairs that share their first value, with that value and the second ones bound later
-    (``one_first_params``): a statement built once with it is only a cache lookup per use."""
-    return and_(first == bindparam(FIRST), second.in_(bindparam(SECONDS, expanding=True)))
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
-def one_first_params(pairs: Iterable[tuple[Any, Any]]) -> dict[str, Any] | None:
-    """The parameters of ``one_first_in`` for these pairs, or None if their first values differ."""
-    firsts = {a for a, _ in pairs}
-    if len(firsts) != 1:
-        return None
-    return {FIRST: next(iter(firsts)), SECONDS: sorted({b for _, b in pairs})}
+@dataclass(frozen=True)
+class PairLookup(Generic[S]):
+    """A SELECT over ``(first, second)`` pairs, built once for the common case (every pair shares its first
+    value: one platform) and built per use only when they do not."""
+
+    base: S
+    first: InstrumentedAttribute[Any]
+    second: InstrumentedAttribute[Any]
+    one_first: S = field(init=False)
+
+    def __post_init__(self) -> None:
+        condition = and_(self.first == bindparam(_FIRST), self.second.in_(bindparam(_SECONDS, expanding=True)))
+        object.__setattr__(self, "one_first", self.base.where(condition))
+
+    def of(self, pairs: Collection[tuple[Any, Any]]) -> tuple[S, dict[str, Any] | None]:
+        """The statement for these pairs and its parameters."""
+        firsts = {a for a, _ in pairs}
+        if len(firsts) == 1:
+            return self.one_first, {_FIRST: next(iter(firsts)), _SECONDS: sorted({b for _, b in pairs})}
+        return self.base.where(pairs_in(self.first, self.second, pairs)), None

@@ -10,13 +10,13 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.keys import one_first_in, one_first_params, pairs_in
+from storage.keys import PairLookup
 from storage.models import Message
 
 MESSAGES = cast(Table, Message.__table__)
 COLUMNS = tuple(column.key for column in MESSAGES.columns if column.key != "id")
 _INSERT = insert(MESSAGES)
-_EXISTING = select(Message.platform, Message.message_id).where(one_first_in(Message.platform, Message.message_id))
+_EXISTING = PairLookup(select(Message.platform, Message.message_id), Message.platform, Message.message_id)
 
 
 @dataclass(slots=True)
@@ -57,12 +57,7 @@ class MessageRepo:
         if not keys:
             return set()
         # Not "(platform, message_id) IN (VALUES ...)": SQLite would scan the whole index for that.
-        params = one_first_params(keys)
-        if params is not None:  # one platform, as nearly always: the statement built once
-            rows = await self.session.execute(_EXISTING, params)
-        else:
-            wanted = pairs_in(Message.platform, Message.message_id, keys)
-            rows = await self.session.execute(select(Message.platform, Message.message_id).where(wanted))
+        rows = await self.session.execute(*_EXISTING.of(keys))
         return {(platform, message_id) for platform, message_id in rows.all()}
 
     @staticmethod

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.org_file import OrgSpec
 from storage.base import Base
 from storage.household_repo import HouseholdRepo
-from storage.keys import one_first_in, one_first_params, pairs_in
+from storage.keys import PairLookup
 from storage.models import (
     UNFINISHED_STATES,
     ChatGroup,
@@ -59,9 +59,9 @@ class Grid:
 
 ORG_CACHE = "linli.org_cache"
 _REVISION = select(OrgRevision.revision).where(OrgRevision.id == 1)
-_GROUPS = select(ChatGroup).where(one_first_in(ChatGroup.platform, ChatGroup.chat_id))
-_IDENTITIES = select(Identity.platform, Identity.user_id, Identity.person_id).where(
-    one_first_in(Identity.platform, Identity.user_id)
+_GROUPS = PairLookup(select(ChatGroup), ChatGroup.platform, ChatGroup.chat_id)
+_IDENTITIES = PairLookup(
+    select(Identity.platform, Identity.user_id, Identity.person_id), Identity.platform, Identity.user_id
 )
 _CHECKED = "linli.org_checked"
 
@@ -127,26 +127,12 @@ class OrgRepo:
         groups, people = self._memo("group"), self._memo("person")
         wanted_chats = {c for c in chats if c not in groups}
         if wanted_chats:
-            params = one_first_params(wanted_chats)
-            rows = await self.session.scalars(
-                _GROUPS
-                if params is not None
-                else select(ChatGroup).where(pairs_in(ChatGroup.platform, ChatGroup.chat_id, wanted_chats)),
-                params,
-            )
+            rows = await self.session.scalars(*_GROUPS.of(wanted_chats))
             found = {(g.platform, g.chat_id): g for g in rows.all()}
             groups.update({chat: found.get(chat) for chat in wanted_chats})
         wanted_senders = {s for s in senders if s not in people}
         if wanted_senders:
-            params = one_first_params(wanted_senders)
-            identities = await self.session.execute(
-                _IDENTITIES
-                if params is not None
-                else select(Identity.platform, Identity.user_id, Identity.person_id).where(
-                    pairs_in(Identity.platform, Identity.user_id, wanted_senders)
-                ),
-                params,
-            )
+            identities = await self.session.execute(*_IDENTITIES.of(wanted_senders))
             known = {(platform, user_id): person_id for platform, user_id, person_id in identities.all()}
             for sender in wanted_senders:
                 person = await self.person(known[sender]) if sender in known else None
