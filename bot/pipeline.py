@@ -257,7 +257,7 @@ class Pipeline:
         msg, decision = waiting.msg, waiting.decision
         if waiting.truncated:
             log.warning("message %s:%s truncated to %d characters", msg.platform, msg.message_id, len(msg.text))
-        return MessageRepo.new(
+        return MessageRow(
             platform=msg.platform,
             message_id=msg.message_id,
             chat_id=msg.chat_id,

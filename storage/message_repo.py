@@ -21,8 +21,9 @@ _EXISTING = PairLookup(select(Message.platform, Message.message_id), Message.pla
 
 @dataclass(slots=True)
 class MessageRow:
-    """One message as it will be stored, not yet written: the handlers may still link it to a ticket.
-    (A plain record: the ORM's instrumented object cost more to fill in than the message costs to store.)"""
+    """One message as it will be stored, not yet written: the handlers may still link it to a ticket before
+    ``MessageRepo.insert`` writes a batch's rows. (A plain record: the ORM's instrumented object cost more to
+    fill in than the message costs to store.)"""
 
     platform: str
     message_id: str
@@ -60,52 +61,13 @@ class MessageRepo:
         rows = await self.session.execute(*_EXISTING.of(keys))
         return {(platform, message_id) for platform, message_id in rows.all()}
 
-    @staticmethod
-    def new(
-        *,
-        platform: str,
-        message_id: str,
-        chat_id: str,
-        chat_name: str,
-        sender_id: str,
-        sender_name: str,
-        text: str,
-        truncated: bool,
-        content_type: str,
-        sent_at: datetime,
-        kind: str | None = None,
-        urgent: bool = False,
-        domain: str | None = None,
-        confidence: float | None = None,
-        rules: list[str] | None = None,
-    ) -> MessageRow:
-        """The row for one message, not yet written: ``insert`` writes a batch's rows in one statement (the
-        handlers may still link it to a ticket first). A second copy of a stored message fails there, on the
-        unique key."""
-        return MessageRow(
-            platform=platform,
-            message_id=message_id,
-            chat_id=chat_id,
-            chat_name=chat_name,
-            sender_id=sender_id,
-            sender_name=sender_name,
-            text=text,
-            truncated=truncated,
-            content_type=content_type,
-            sent_at=sent_at,
-            kind=kind,
-            urgent=urgent,
-            domain=domain,
-            confidence=confidence,
-            rules=rules or [],
-        )
-
     async def add(self, **fields: Any) -> MessageRow:
-        """One message, written now (``new`` and ``insert`` write a batch's together)."""
-        row = self.new(**fields)
+        """One message, written now (``insert`` writes a batch's together)."""
+        row = MessageRow(**fields)
         await self.insert([row])
         return row
 
     async def insert(self, rows: Sequence[MessageRow]) -> None:
+        """A batch's rows in one statement; a second copy of a stored message fails here, on the unique key."""
         if rows:
             await self.session.execute(_INSERT, [{name: getattr(row, name) for name in COLUMNS} for row in rows])
