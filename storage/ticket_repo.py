@@ -11,6 +11,7 @@ from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from storage.models import UNFINISHED_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 
@@ -20,16 +21,12 @@ _INSERT_EVENT = insert(EVENTS)
 _INSERT_REPORTER = insert(cast(Table, TicketReporter.__table__))
 _OPEN = insert(TICKETS).returning(TICKETS.c.id)
 NEW_TICKET = {
-    **{column.key: None for column in TICKETS.columns if column.key != "id"},
-    "urgent": False,
-    "escalation_level": 0,
-    "resolution_note": "",
-    "council_pending": False,
-    "sla_cycle": 0,
-    "sla_step": 0,
+    column.key: column.default.arg if isinstance(column.default, ScalarElementColumnDefault) else None
+    for column in TICKETS.columns
+    if column.key != "id"
 }
-"""Every column of a new ticket, as the model's defaults make it: the row is written from these and the
-ticket object holds exactly what was written."""
+"""Every column of a new ticket, as the model's scalar defaults make it: the row is written from these and
+the ticket object holds exactly what was written."""
 COUNT_CAP = 1_000
 """A long list is counted up to this many: enough to say how much is left, without reading all of it."""
 
