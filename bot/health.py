@@ -15,6 +15,24 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 log = logging.getLogger(__name__)
 
 
+AWAY_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+"""PostgreSQL's codes for a server that is not there for now: connection exceptions (class 08), and a server
+shutting down, crashed or refusing connections while it stops or starts (57P01 to 57P03)."""
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE the driver reported, wherever the wrapping put it."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # SQLAlchemy's error, the adapted DB-API error, the driver's
+        if seen is None:
+            break
+        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(code, str):
+            return code
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
 def database_unreachable(exc: BaseException) -> bool:
     """The database is down or the connection broke (not a bad statement): worth waiting and retrying."""
     if isinstance(exc, IntegrityError):
@@ -22,6 +40,9 @@ def database_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    code = _sqlstate(exc)
+    if code is not None and code.startswith(AWAY_SQLSTATES):
         return True
     return isinstance(exc, OSError)
 

@@ -88,6 +88,11 @@ class PostgresServer:
         """Stop the server as if the database went away; ``resume`` brings it back with its data."""
         self._pg_ctl("-m", "fast", "-w", "stop")
 
+    def begin_smart_stop(self) -> None:
+        """Ask the server to stop once its clients have left, and return at once: until then it refuses new
+        connections ("the database system is shutting down"), as it does for a moment in every stop."""
+        self._pg_ctl("-m", "smart", "stop", "-W")
+
     def _pg_ctl(self, *args: str) -> None:
         subprocess.run(
             [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.adapters.simulated import SimulatedAdapter
@@ -13,6 +13,7 @@ from bot.app import Service, import_org, open_store
 from bot.message import NotStored
 from bot.pipeline import database_unreachable
 from config.settings import Settings
+from storage.engine import create_engine
 from storage.models import Message, Ticket
 from tests.conftest import EXAMPLE_ORG, Chat
 from tests.postgres import PostgresServer
@@ -53,3 +54,24 @@ async def test_an_outage_longer_than_the_patience_is_reported_not_swallowed(own_
             assert database_unreachable(caught.value.__cause__)
         finally:
             await asyncio.to_thread(own_postgres.resume)
+
+
+async def test_a_server_refusing_connections_while_it_stops_counts_as_unreachable(own_postgres: PostgresServer) -> None:
+    """Every stop and start has a moment when the server answers but refuses connections (SQLSTATE 57P03):
+    that is the database being away, to wait for, not a bad statement to give up on."""
+    engine = create_engine(own_postgres.fresh_database_url())
+    holder = create_engine(own_postgres.fresh_database_url())
+    try:
+        async with holder.connect() as held:
+            await held.execute(text("SELECT 1"))
+            await asyncio.to_thread(own_postgres.begin_smart_stop)
+            with pytest.raises(DBAPIError) as caught:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            assert "shutting down" in str(caught.value)
+            assert database_unreachable(caught.value)
+    finally:
+        await holder.dispose()
+        await engine.dispose()
+        await asyncio.to_thread(own_postgres.pause)
+        await asyncio.to_thread(own_postgres.resume)

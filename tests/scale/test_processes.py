@@ -189,7 +189,10 @@ def test_three_processes_on_one_postgres_do_everything_exactly_once(
 
         deadline = time.monotonic() + 180
         while query(url, settled) != (0, 1):
-            assert time.monotonic() < deadline, f"never settled: {query(url, settled)} {query(url, waiting)}"
+            assert time.monotonic() < deadline, (
+                f"never settled: {query(url, settled)} {query(url, waiting)}\n"
+                + "\n".join(f"--- {p.name}:\n{p.log_tail(20)}" for p in processes.values())
+            )
             time.sleep(1)
             as_of.append(datetime.now(UTC))
         for process in processes.values():
