@@ -32,6 +32,7 @@ async def close_resolved_tickets(ctx: JobContext) -> JobOutcome:
         .where(Ticket.state == TicketState.RESOLVED, Ticket.resolved_at <= cutoff, ~held_by_council())
         .order_by(Ticket.id)
         .limit(BATCH)
+        .with_for_update(skip_locked=True)  # a reopening in flight wins; the ticket is looked at next time
     )
     tickets = due.all()
     outcome = JobOutcome(more=len(tickets) == BATCH)

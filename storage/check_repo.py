@@ -30,6 +30,7 @@ class CheckRepo:
             .where(Ticket.check_due_at <= now, Ticket.check_state == CheckState.PENDING)
             .order_by(Ticket.check_due_at, Ticket.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)  # an answer in flight wins; settle() would refuse anyway
         )
         return rows.all()
 

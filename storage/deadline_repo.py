@@ -105,9 +105,16 @@ class DeadlineRepo:
         )
 
     async def due(self, now: datetime, limit: int) -> list[DueTicket]:
+        """Up to ``limit`` tickets due at ``now``, locked until the sweep commits (PostgreSQL): what the sweep
+        writes back was planned from what it read. A ticket a message is changing right now is skipped, not
+        waited for; it is still due at the next sweep."""
         columns = [getattr(Ticket, name) for name in READ]
         rows = await self.session.execute(
-            select(*columns).where(Ticket.sla_due_at <= now).order_by(Ticket.sla_due_at, Ticket.id).limit(limit)
+            select(*columns)
+            .where(Ticket.sla_due_at <= now)
+            .order_by(Ticket.sla_due_at, Ticket.id)
+            .limit(limit)
+            .with_for_update(of=Ticket, skip_locked=True)
         )
         return [DueTicket(**row._mapping) for row in rows.all()]
 

@@ -113,7 +113,7 @@ def add(number: str, by: str | None) -> None:
             if found is None:
                 raise CouncilRefusal(suggestion_texts.unknown(f"#S{suggestion.group(1)}"))
             return await council_items.add_suggestion(ctx, found, by=person, at=ctx.now)
-        ticket = await ctx.tickets.get(int(number.strip().lstrip("#")))
+        ticket = await ctx.tickets.get(int(number.strip().lstrip("#")), for_update=True)
         if ticket is None:
             raise CouncilRefusal(chat_texts.not_found(int(number.strip().lstrip("#"))))
         return await council_items.add_ticket(ctx, ticket, by=person, at=ctx.now)
@@ -130,7 +130,7 @@ def record(number: int, stage: str, text: str, by: str | None) -> None:
     """Record STAGE of 四议两公开 for ticket NUMBER's item (in order; publishing posts in every group)."""
 
     async def act(ctx: JobContext, person: Person | None) -> CouncilOutcome:
-        ticket = await ctx.tickets.get(number)
+        ticket = await ctx.tickets.get(number, for_update=True)
         if ticket is None:
             raise CouncilRefusal(chat_texts.not_found(number))
         return await council_items.record(ctx, ticket, Stage(stage), by=person, text=text, at=ctx.now)

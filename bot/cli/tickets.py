@@ -138,7 +138,7 @@ def _staff_action(number: int, describe: str, act: StaffAction) -> None:
     settings = settings_or_exit()
 
     async def job(ctx: JobContext) -> JobOutcome:
-        ticket = await ctx.tickets.get(number)
+        ticket = await ctx.tickets.get(number, for_update=True)
         if ticket is None:
             return JobOutcome(report=[f"no ticket #{number}"])
         try:

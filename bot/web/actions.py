@@ -68,7 +68,7 @@ async def perform(deps: WebDeps, scope: Scope, ticket_id: int, request: Request)
         return Result(400, texts.NOTE_TOO_LONG)
 
     async def job(ctx: JobContext) -> JobOutcome:
-        ticket = await ctx.tickets.get(ticket_id)
+        ticket = await ctx.tickets.get(ticket_id, for_update=True)
         if ticket is None or not scope.sees(ticket):
             return JobOutcome(report=[Result(404, texts.NOT_FOUND)])
         actor = await ctx.org.person(scope.person_id)

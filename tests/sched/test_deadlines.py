@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import time_machine
@@ -11,7 +12,8 @@ from bot.context import JobContext
 from bot.job_runner import JobRunner
 from bot.jobs import JobOutcome
 from handlers import council_items
-from storage.models import OutboxStatus, Person
+from storage.models import OutboxStatus, Person, TicketState
+from storage.ticket_repo import TicketRepo
 from tests.sched.conftest import Desk, at, brief
 
 MON = "2026-11-16"  # an ordinary working Monday
@@ -192,4 +194,22 @@ async def test_a_matter_before_the_council_gets_no_reminders_or_escalations(desk
     assert await desk.sweep(at("2026-12-30 10:00")) == []  # weeks past the major deadline: the council decides
     ticket = await desk.ticket(tid)
     assert (ticket.state, ticket.escalation_level, ticket.sla_due_at) == ("assigned", 0, None)
+    assert [r.action for r in await desk.reminders(tid)] == []
+
+
+async def test_a_change_committed_while_the_sweep_runs_is_not_overwritten(desk: Desk) -> None:
+    """A leader accepts (the ticket row locked, as every command locks it) while the sweep finds the ticket
+    due: the sweep must not write back the state it read before the accept committed."""
+    tid = await desk.open(at(f"{MON} 09:00"))
+    async with desk.store.sessions.begin() as session:
+        repo = TicketRepo(session)
+        ticket = await repo.get(tid, for_update=True)
+        assert ticket is not None
+        await repo.transition(ticket, TicketState.ACCEPTED, actor="sim:li", action="accept", at=at(f"{MON} 10:59"))
+        await session.flush()
+        sweep = asyncio.create_task(desk.sweep(at(f"{MON} 11:00")))
+        await asyncio.sleep(1)  # the sweep reads and plans while the accept is not yet committed
+    await asyncio.wait_for(sweep, timeout=30)
+    ticket = await desk.ticket(tid)
+    assert ticket.state == TicketState.ACCEPTED
     assert [r.action for r in await desk.reminders(tid)] == []
