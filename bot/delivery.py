@@ -167,8 +167,11 @@ class OutboxDispatcher:
         while True:
             try:
                 await self.drain(platform=platform)
-            except Exception:
-                log.exception("outbox worker for %s hit an error; retrying shortly", platform)
+            except Exception as exc:
+                if database_unreachable(exc):
+                    log.warning("outbox worker for %s: database unreachable (%s); retrying shortly", platform, exc)
+                else:
+                    log.exception("outbox worker for %s hit an error; retrying shortly", platform)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
             wake.clear()

@@ -58,6 +58,22 @@ async def test_a_job_that_fails_is_logged_and_runs_again(service: Service, caplo
     )
     await service.scheduler.run("sweep_deadlines", at("2026-11-16 09:00"))
     assert "scheduled job sweep_deadlines failed" in caplog.text
+    assert [r.exc_info is not None for r in caplog.records if r.name == "bot.scheduler"] == [True]
+
+
+async def test_a_job_that_finds_the_database_away_says_so_in_one_line(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def away(ctx: JobContext) -> JobOutcome:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+
+    service.scheduler.jobs["sweep_deadlines"] = type(service.scheduler.jobs["sweep_deadlines"])(
+        "sweep_deadlines", service.scheduler.jobs["sweep_deadlines"].trigger, away
+    )
+    assert await service.scheduler.run("sweep_deadlines", at("2026-11-16 09:00")) == []
+    [record] = [r for r in caplog.records if r.name == "bot.scheduler"]
+    assert (record.levelname, record.exc_info) == ("WARNING", None)
+    assert "database unreachable" in record.getMessage()
 
 
 def test_an_early_trigger_fires_ahead_of_each_meeting() -> None:
