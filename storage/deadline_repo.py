@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.job_repo import JobRepo
@@ -64,6 +64,10 @@ WRITTEN = (
     "sla_due_at",
 )
 """The columns a sweep may change: the state and level (through the lifecycle's rules) and the deadline state."""
+CHANGED = ("id", *WRITTEN)
+TICKETS = cast(Table, Ticket.__table__)
+EVENTS = cast(Table, TicketEvent.__table__)
+REMINDERS = cast(Table, TicketReminder.__table__)
 
 
 @dataclass
@@ -145,15 +149,25 @@ class DeadlineRepo:
         return held
 
     async def write(self, writes: SweepWrites) -> None:
+        # Core statements over plain rows: the ORM's bulk paths would build its bookkeeping for every row.
         if writes.reminders:
-            await self.session.execute(insert(TicketReminder), writes.reminders)
+            await self.session.execute(insert(REMINDERS), writes.reminders)
         if writes.events:
-            await self.session.execute(insert(TicketEvent), writes.events)
+            await self.session.execute(insert(EVENTS), writes.events)
         if writes.tickets:
             await self.session.execute(
-                update(Ticket), [{"id": t.id, **{name: getattr(t, name) for name in WRITTEN}} for t in writes.tickets]
+                _UPDATE_TICKET, [{f"b_{name}": getattr(t, name) for name in CHANGED} for t in writes.tickets]
             )
         if writes.settled:
             await self.session.execute(
-                update(TicketReminder), [{"id": rid, "status": status} for rid, status in writes.settled]
+                update(REMINDERS).where(REMINDERS.c.id == bindparam("rid")).values(status=bindparam("new_status")),
+                [{"rid": rid, "new_status": status} for rid, status in writes.settled],
             )
+
+
+_UPDATE_TICKET = (
+    update(TICKETS)
+    .where(TICKETS.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in WRITTEN})
+    .execution_options(synchronize_session=False)
+)
