@@ -1,8 +1,9 @@
 """Fitting the learned layer: labelled corpora in, a model file (``nlp.model`` format) out.
 
 Needs the optional ``train`` extra (scikit-learn); nothing at run time imports this module. Same corpora,
-same settings, same library versions -> the same bytes: the solver is deterministic (L-BFGS, one thread),
-features and rows are sorted, weights are rounded to two decimals.
+same settings, same library versions, same kind of CPU -> the same bytes: the solver is deterministic
+(L-BFGS, one thread), features and rows are sorted, weights are rounded to two decimals. Another CPU's BLAS
+kernels may put a weight one rounding step apart.
 
 Three regularised logistic regressions share one feature space (``nlp.features``): kind over every
 message (softmax over noise/trivial/major), service area over the requests only (softmax over the eight

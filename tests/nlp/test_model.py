@@ -29,15 +29,49 @@ def learned(cache_dir: Path) -> RuleClassifier:
     return load_classifier(RULES, cache_dir, model_file=DEFAULT_MODEL)
 
 
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def assert_same_model(trained: str, shipped: str) -> None:
+    """Every line the same but for weights one rounding step apart: the solver's floating point follows the
+    CPU's BLAS kernels (an AMD and an Intel machine may round a weight of 0.015 apart), nothing else does."""
+    trained_lines, shipped_lines = trained.splitlines(), shipped.splitlines()
+    assert len(trained_lines) == len(shipped_lines)
+    for new, old in zip(trained_lines, shipped_lines, strict=True):
+        if new == old:
+            continue
+        new_fields, old_fields = new.split("\t"), old.split("\t")
+        assert new_fields[0] == old_fields[0], (new, old)
+        assert len(new_fields) == len(old_fields), (new, old)
+        for a, b in zip(new_fields[1:], old_fields[1:], strict=True):
+            assert _is_number(a), (new, old)
+            assert _is_number(b), (new, old)
+            assert abs(float(a) - float(b)) <= 0.0101, (new, old)
+
+
+def test_the_comparison_allows_a_rounding_step_and_nothing_more() -> None:
+    shipped = "format\t1\nbias\t1.93\t0.37\nc:三下\t0.01\t0.16\n"
+    assert_same_model(shipped.replace("0.01\t", "0.02\t"), shipped)
+    for edited in (shipped.replace("0.01\t", "0.03\t"), shipped.replace("三下", "三上"), shipped.replace("1\n", "2\n")):
+        with pytest.raises(AssertionError):
+            assert_same_model(edited, shipped)
+
+
 def test_shipped_model_is_what_its_corpora_train(classifier: RuleClassifier, shipped_text: str) -> None:
-    """Retrain from the corpora the header lists: byte-identical, so nobody edits it by hand or forgets to retrain."""
+    """Retrain from the corpora the header lists: the same model, so nobody edits it by hand or forgets to
+    retrain (byte for byte on the machine that trained it; elsewhere a weight may round one step apart)."""
     model = parse_model(shipped_text, DEFAULT_MODEL)
     corpora = [ROOT / fields[0] for fields in model.corpora]
     assert corpora, "the model lists its corpora"
     assert all(path.is_file() for path in corpora)
     assert DATA / "test.jsonl" not in corpora, "the held-out split never trains"
     assert not any("blind" in path.name or "public-complaints" in path.name for path in corpora)
-    assert train(classifier, corpora) == shipped_text
+    assert_same_model(train(classifier, corpora), shipped_text)
 
 
 def test_shipped_model_header_records_what_it_was_trained_with(shipped_text: str, classifier: RuleClassifier) -> None:
