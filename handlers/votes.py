@@ -283,9 +283,10 @@ async def close_due_votes(ctx: JobContext) -> JobOutcome:
     due = await repo.due(ctx.now, BATCH)
     outcome = JobOutcome(more=len(due) == BATCH)
     for vote in due:
+        if not await repo.close(vote, ctx.now):
+            continue  # another process closed it between our read and now: it announces the tally
         counted = await recount(ctx.session, vote)
         vote.result = counted.as_json()
-        vote.closed_at = ctx.now
         ticket = await ctx.tickets.get(vote.ticket_id)
         text = texts.count(vote.ticket_id, vote.title, counted.figures(), local(ctx, vote.deadline), final=True)
         if ticket is not None:

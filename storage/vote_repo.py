@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.council_models import Ballot, Vote
 
@@ -74,6 +75,21 @@ class VoteRepo:
             .limit(limit)
         )
         return rows.all()
+
+    async def close(self, vote: Vote, at: datetime) -> bool:
+        """Mark ``vote`` closed at ``at``; False if another run closed it first. One conditional UPDATE: two
+        processes closing it at once take turns on the row (PostgreSQL's row lock, SQLite's one writer), and
+        the second finds it closed, so the tally is announced once."""
+        result = await self.session.execute(
+            update(Vote)
+            .where(Vote.id == vote.id, Vote.closed_at.is_(None))
+            .values(closed_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        set_committed_value(vote, "closed_at", at)
+        return True
 
     async def cast(
         self,

@@ -3,13 +3,16 @@ from the stored ballots; nobody's choice said back in a group; bad ballots refus
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from fractions import Fraction
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.council import parse_share, share_reached
+from handlers import votes
 from handlers.tally import Tally, recount, tally
 from handlers.votes import parse_deadline
 from storage.council_models import Ballot, Vote
@@ -274,3 +277,24 @@ def test_more_than_half_is_strict_and_at_least_is_not() -> None:
 )
 def test_deadlines_as_people_write_them(written: str, expected: datetime | None) -> None:
     assert parse_deadline(written, datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)) == expected
+
+
+async def test_two_processes_closing_votes_at_once_announce_the_tally_once(
+    talk: Talk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every process runs the job on its own clock: both may find the same vote due at the same moment."""
+    await lift_vote(talk)
+    await talk.say(GROUP, "r-1", "同意 102")
+    counting = votes.recount
+
+    async def slow_recount(session: AsyncSession, vote: Vote) -> Tally:
+        await asyncio.sleep(0.5)  # both runs have read the vote as due before either writes
+        return await counting(session, vote)
+
+    monkeypatch.setattr(votes, "recount", slow_recount)
+    at = DEADLINE + timedelta(hours=9)
+    before = len(talk.adapter.sent)
+    await asyncio.gather(*(talk.service.scheduler.run("close_due_votes", at) for _ in range(2)))
+    await talk.service.outbox.drain(now=at)
+    announced = [m for m in to_chat(talk.adapter.sent[before:], GROUP) if m.startswith("【表决结果】")]
+    assert len(announced) == 1
