@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from bot.adapters.base import Adapter, SendError
-from bot.health import database_unreachable
+from bot.health import database_unreachable, log_failure
 from bot.outbox import to_message
 from storage.models import OutboxItem
 from storage.outbox_repo import STALE_AFTER, OutboxRepo
@@ -168,10 +168,7 @@ class OutboxDispatcher:
             try:
                 await self.drain(platform=platform)
             except Exception as exc:
-                if database_unreachable(exc):
-                    log.warning("outbox worker for %s: database unreachable (%s); retrying shortly", platform, exc)
-                else:
-                    log.exception("outbox worker for %s hit an error; retrying shortly", platform)
+                log_failure(log, exc, f"outbox worker for {platform}", "retrying shortly")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
             wake.clear()

@@ -33,6 +33,15 @@ def _sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+def log_failure(logger: logging.Logger, exc: BaseException, what: str, then: str) -> None:
+    """Log that ``what`` failed and what happens ``then``: one warning line when the database is away (it
+    will be again, many times, during an outage), the traceback for anything else."""
+    if database_unreachable(exc):
+        logger.warning("%s: database unreachable (%s); %s", what, exc, then)
+    else:
+        logger.exception("%s failed; %s", what, then)
+
+
 def database_unreachable(exc: BaseException) -> bool:
     """The database is down or the connection broke (not a bad statement): worth waiting and retrying."""
     if isinstance(exc, IntegrityError):

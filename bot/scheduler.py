@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.health import database_unreachable
+from bot.health import log_failure
 from bot.job_runner import JobRunner
 from bot.jobs import Job
 from config.schedule import cron_trigger
@@ -97,10 +97,7 @@ class JobScheduler:
         try:
             return await self.runner.run(self.jobs[job_id].job, now or datetime.now(UTC), name=job_id)
         except Exception as exc:
-            if database_unreachable(exc):
-                log.warning("scheduled job %s: database unreachable (%s); it runs again at its next time", job_id, exc)
-            else:
-                log.exception("scheduled job %s failed; it runs again at its next time", job_id)
+            log_failure(log, exc, f"scheduled job {job_id}", "it runs again at its next time")
             return []
 
     def due(self, now: datetime) -> bool:
