@@ -64,10 +64,18 @@ WRITTEN = (
     "sla_due_at",
 )
 """The columns a sweep may change: the state and level (through the lifecycle's rules) and the deadline state."""
-CHANGED = ("id", *WRITTEN)
 TICKETS = cast(Table, Ticket.__table__)
 EVENTS = cast(Table, TicketEvent.__table__)
 REMINDERS = cast(Table, TicketReminder.__table__)
+# Built once, as Core statements over plain rows: the ORM's bulk paths would build their bookkeeping for
+# every row. The parameters are prefixed because a column's own name is reserved in an UPDATE's SET.
+_UPDATE_TICKET = (
+    update(TICKETS)
+    .where(TICKETS.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in WRITTEN})
+    .execution_options(synchronize_session=False)
+)
+_SETTLE_REMINDER = update(REMINDERS).where(REMINDERS.c.id == bindparam("b_id")).values(status=bindparam("b_status"))
 
 
 @dataclass
@@ -149,25 +157,16 @@ class DeadlineRepo:
         return held
 
     async def write(self, writes: SweepWrites) -> None:
-        # Core statements over plain rows: the ORM's bulk paths would build its bookkeeping for every row.
         if writes.reminders:
             await self.session.execute(insert(REMINDERS), writes.reminders)
         if writes.events:
             await self.session.execute(insert(EVENTS), writes.events)
         if writes.tickets:
             await self.session.execute(
-                _UPDATE_TICKET, [{f"b_{name}": getattr(t, name) for name in CHANGED} for t in writes.tickets]
+                _UPDATE_TICKET,
+                [{"b_id": t.id, **{f"b_{name}": getattr(t, name) for name in WRITTEN}} for t in writes.tickets],
             )
         if writes.settled:
             await self.session.execute(
-                update(REMINDERS).where(REMINDERS.c.id == bindparam("rid")).values(status=bindparam("new_status")),
-                [{"rid": rid, "new_status": status} for rid, status in writes.settled],
+                _SETTLE_REMINDER, [{"b_id": rid, "b_status": status} for rid, status in writes.settled]
             )
-
-
-_UPDATE_TICKET = (
-    update(TICKETS)
-    .where(TICKETS.c.id == bindparam("b_id"))
-    .values({name: bindparam(f"b_{name}") for name in WRITTEN})
-    .execution_options(synchronize_session=False)
-)
