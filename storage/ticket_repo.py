@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from storage.models import UNFINISHED_STATES, Ticket, TicketEvent, TicketReporter, TicketState
+from storage.write_lock import lock_before_reading
 
 EVENTS = cast(Table, TicketEvent.__table__)
 TICKETS = cast(Table, Ticket.__table__)
@@ -213,9 +214,10 @@ class TicketRepo:
             await self.session.refresh(ticket, ["reporters"])
 
     async def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
-        """The ticket; ``for_update`` locks its row until the transaction ends (PostgreSQL), so that two
-        processes changing one ticket take turns instead of overwriting each other."""
+        """The ticket; ``for_update`` locks its row until the transaction ends (the whole database on SQLite:
+        storage.write_lock), so that two writers of one ticket take turns instead of overwriting each other."""
         if for_update:
+            await lock_before_reading(self.session)
             return await self.session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
         return await self.session.get(Ticket, ticket_id)
 

@@ -197,6 +197,40 @@ async def test_a_matter_before_the_council_gets_no_reminders_or_escalations(desk
     assert [r.action for r in await desk.reminders(tid)] == []
 
 
+async def test_a_command_reads_the_ticket_as_the_sweep_leaves_it(desk: Desk) -> None:
+    """The sweep escalates a ticket while a leader's 接单 comes in: the command waits for the sweep's commit and
+    reads the escalated ticket, instead of reading it before and writing over the escalation after (on
+    SQLite too, where a plain read takes no lock)."""
+    tid = await desk.open(at(f"{MON} 09:00"))
+
+    async def accept() -> str:
+        async with desk.store.sessions.begin() as session:
+            repo = TicketRepo(session)
+            ticket = await repo.get(tid, for_update=True)
+            assert ticket is not None
+            found = ticket.state
+            await repo.transition(ticket, TicketState.ACCEPTED, actor="sim:li", action="accept", at=at(f"{MON} 13:31"))
+            return found
+
+    async with desk.store.sessions.begin() as session:
+        repo = TicketRepo(session)
+        ticket = await repo.get(tid, for_update=True)
+        assert ticket is not None
+        await repo.transition(ticket, TicketState.ESCALATED, actor="linli", action="escalate", at=at(f"{MON} 13:30"))
+        ticket.escalation_level = 1
+        await session.flush()
+        command = asyncio.create_task(accept())
+        await asyncio.sleep(1)
+        assert not command.done()
+    assert await asyncio.wait_for(command, timeout=30) == TicketState.ESCALATED
+    ticket = await desk.ticket(tid)
+    assert (ticket.state, ticket.escalation_level) == (TicketState.ACCEPTED, 1)
+    assert [(e.action, e.from_state) for e in await desk.events(tid)][-2:] == [
+        ("escalate", "assigned"),
+        ("accept", "escalated"),
+    ]
+
+
 async def test_a_change_committed_while_the_sweep_runs_is_not_overwritten(desk: Desk) -> None:
     """A leader accepts (the ticket row locked, as every command locks it) while the sweep finds the ticket
     due: the sweep must not write back the state it read before the accept committed."""
