@@ -5,7 +5,7 @@ counted with SQLAlchemy's ``before_cursor_execute`` event and grouped by their t
 cuts statements per message shows here before it shows in ``bench_replay``'s messages/s.
 
 Run: python -m bench.profile_replay [--messages 4000] [--backlog 1000] [--groups 200] [--postgres]
-     [--top 25] [--no-profile]
+     [--top 25] [--no-profile] [--dump FILE]
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--no-profile", action="store_true", help="count statements only")
     parser.add_argument("--where-from", default=None, help="a regular expression: where do these statements come from")
+    parser.add_argument("--dump", type=Path, default=None, help="also write the profile here (pstats) to query later")
     args = parser.parse_args()
     global WHERE_FROM
     WHERE_FROM = re.compile(args.where_from) if args.where_from else None
@@ -153,6 +154,8 @@ def main() -> None:
         out.write(f"{number:8d} {number / max(count, 1):6.2f}/msg  {text}\n")
     for where, number in ORIGINS.most_common(args.top):
         out.write(f"{number:8d}  {where}\n")
+    if profile is not None and args.dump is not None:
+        profile.dump_stats(args.dump)
     if profile is not None:
         everything = sum(t for _, t in by_area(pstats.Stats(profile)))
         out.write("\nown time by area:\n")
