@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 
 from bot.context import JobContext
 from bot.jobs import JobOutcome
-from storage.models import AuditEntry, Message, OutboxItem, OutboxStatus
+from storage.models import RETAINED_IN_FULL, AuditEntry, Message, OutboxItem, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +26,18 @@ async def purge_old_messages(ctx: JobContext) -> JobOutcome:
     """One batch of expired messages and outbox rows; ``more`` while there are others."""
     cutoff = ctx.now - timedelta(days=ctx.settings.retention.messages_days)
     s = ctx.session
-    # Messages behind a ticket keep an empty row: those already emptied are not picked again.
-    pending = or_(Message.ticket_id.is_(None), Message.text != "", Message.sender_name != "")
-    ids = (
-        await s.scalars(select(Message.id).where(Message.sent_at < cutoff, pending).order_by(Message.id).limit(BATCH))
+    # Read through ix_messages_retention, which leaves out the emptied rows kept for their tickets: a run
+    # reads what it deletes or empties, not everything it kept on earlier days.
+    rows = (
+        await s.execute(
+            select(Message.id, Message.ticket_id)
+            .where(Message.sent_at < cutoff, RETAINED_IN_FULL)
+            .order_by(Message.sent_at)
+            .limit(BATCH)
+        )
     ).all()
-    linked = set((await s.scalars(select(Message.id).where(Message.id.in_(ids), Message.ticket_id.is_not(None)))).all())
-    unlinked = [i for i in ids if i not in linked]
+    linked = [i for i, ticket in rows if ticket is not None]
+    unlinked = [i for i, ticket in rows if ticket is None]
     if linked:
         await s.execute(
             update(Message)
@@ -52,7 +57,7 @@ async def purge_old_messages(ctx: JobContext) -> JobOutcome:
         await s.execute(
             delete(OutboxItem).where(OutboxItem.id.in_(old_outbox)).execution_options(synchronize_session=False)
         )
-    more = len(ids) == BATCH or len(old_outbox) == BATCH
+    more = len(rows) == BATCH or len(old_outbox) == BATCH
     if unlinked or old_outbox or linked:
         s.add(
             AuditEntry(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, func, select, text
 
-from bench.workload import START, District, generate, preload
+from bench.workload import BACKLOG_DAYS, START, District, generate, preload
 from bot.app import Store, import_org, open_store
 from bot.cli.replay import replay
 from bot.job_runner import JobRunner
@@ -29,7 +30,8 @@ from config.settings import Settings
 from handlers.closing import close_resolved_tickets
 from handlers.deadlines import sweep_deadlines
 from handlers.digest import Week, compute, messages_for
-from storage.models import Ticket
+from handlers.retention import purge_old_messages
+from storage.models import Message, Ticket
 from tests.postgres import PostgresServer
 
 GROWING = ("tickets", "messages", "outbox", "ticket_events", "ticket_reporters", "ticket_reminders", "points")
@@ -72,6 +74,45 @@ async def evening(store: Store, settings: Settings, district: District, first_ti
         await messages_for(session, settings, digest, [])
 
 
+@contextmanager
+def capturing(store: Store) -> Iterator[dict[str, tuple[Any, ...]]]:
+    """The statements sent meanwhile that read or change a growing table, each once with its first parameters."""
+    sent: dict[str, tuple[Any, ...]] = {}
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in ("SELECT", "UPDATE", "DELETE") and any(table in statement for table in GROWING):
+            first = parameters[0] if many else parameters  # executemany: one set explains them all
+            sent.setdefault(statement, tuple(first or ()))
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        yield sent
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
+
+
+async def unindexed(store: Store, sent: dict[str, tuple[Any, ...]]) -> list[str]:
+    """Each statement that scans a growing table, with its plan."""
+    scans = []
+    async with store.engine.connect() as conn:
+        for statement, parameters in sent.items():
+            # A read runs (and is rolled back) so that what it really read is counted; a write is planned.
+            how = "ANALYZE, FORMAT JSON" if statement.lstrip().upper().startswith("SELECT") else "FORMAT JSON"
+            transaction = await conn.begin()
+            try:
+                await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                explained = await conn.exec_driver_sql(f"EXPLAIN ({how}) " + statement, parameters)
+                plan = explained.scalar_one()
+            finally:
+                await transaction.rollback()
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            scanned = sorted(set(full_scans(plan[0]["Plan"])))
+            if scanned:
+                scans.append(f"{scanned}:\n{statement}\n{json.dumps(plan[0]['Plan'], indent=1)[:1500]}")
+    return scans
+
+
 async def test_no_hot_statement_scans_a_table_that_grows_with_history(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
@@ -82,38 +123,38 @@ async def test_no_hot_statement_scans_a_table_that_grows_with_history(
         first = await preload(store.sessions, district, 3_000)
         async with store.engine.begin() as conn:
             await conn.execute(text("ANALYZE"))
-
-        sent: dict[str, tuple[Any, ...]] = {}
-
-        def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-            verb = statement.lstrip().split(None, 1)[0].upper()
-            if verb in ("SELECT", "UPDATE", "DELETE") and any(table in statement for table in GROWING):
-                first = parameters[0] if many else parameters  # executemany: one set explains them all
-                sent.setdefault(statement, tuple(first or ()))
-
-        event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
-        try:
+        with capturing(store) as sent:
             await evening(store, settings, district, first)
-        finally:
-            event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
         async with store.sessions() as session:
             assert int(await session.scalar(select(func.count()).select_from(Ticket)) or 0) > 6_000
-
-        scans = []
-        async with store.engine.connect() as conn:
-            for statement, parameters in sent.items():
-                # A read runs (and is rolled back) so that what it really read is counted; a write is planned.
-                how = "ANALYZE, FORMAT JSON" if statement.lstrip().upper().startswith("SELECT") else "FORMAT JSON"
-                transaction = await conn.begin()
-                try:
-                    await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-                    explained = await conn.exec_driver_sql(f"EXPLAIN ({how}) " + statement, parameters)
-                    plan = explained.scalar_one()
-                finally:
-                    await transaction.rollback()
-                plan = json.loads(plan) if isinstance(plan, str) else plan
-                scanned = sorted(set(full_scans(plan[0]["Plan"])))
-                if scanned:
-                    scans.append(f"{scanned}:\n{statement}\n{json.dumps(plan[0]['Plan'], indent=1)[:1500]}")
+        scans = await unindexed(store, sent)
     assert len(sent) > 30  # the evening really ran: reports, commands, sweeps, digest
+    assert scans == [], "\n\n".join(scans)
+
+
+async def test_retention_reads_what_it_removes_not_what_it_kept(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Messages behind a ticket stay, emptied, and most of the table is younger than the retention period:
+    a daily run reads the messages it has to delete or empty, not the whole table again each day."""
+    settings = Settings(database_url=postgres_server.fresh_database_url())
+    district = District(communities=4, estates=2, buildings=3)
+    now = START + timedelta(days=settings.retention.messages_days - BACKLOG_DAYS // 2)
+    async with open_store(settings) as store:
+        await import_org(store, district.write_org(tmp_path / "org.yaml"))
+        await preload(store.sessions, district, 3_000)
+        runner = JobRunner(store.sessions, settings)
+        await runner.run(purge_old_messages, now)  # batch after batch until nothing is left
+        async with store.sessions() as session:
+            kept = select(func.count()).select_from(Message)
+            emptied = int(await session.scalar(kept.where(Message.text == "")) or 0)
+            young = int(await session.scalar(kept.where(Message.sent_at >= now - timedelta(days=180))) or 0)
+        assert emptied > 1_000  # what later runs must not read again
+        assert young > 5_000
+        async with store.engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+        with capturing(store) as sent:
+            await runner.run(purge_old_messages, now + timedelta(days=1))
+        scans = await unindexed(store, sent)
+    assert any("FROM messages" in statement for statement in sent)
     assert scans == [], "\n\n".join(scans)
