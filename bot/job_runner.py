@@ -2,23 +2,25 @@
 
 One transaction per step: the job gets its ``JobContext``, the messages it returns are written to the
 outbox in the same transaction, and the step commits. Then the job's blocking follow-up (drawing charts)
-runs off the event loop and what it returns is emitted in a transaction of its own. A job that says
+runs in another process (``bot.followups``) while the next step goes on, and what it returns is emitted
+in a transaction of its own. A job that says
 ``more`` is called again at the same instant.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import JobContext
+from bot.followups import Followups
 from bot.jobs import Job, JobOutcome
-from bot.message import Topic
+from bot.message import OutgoingMessage, Topic
 from bot.outbox import Outbox
 from config.settings import Settings
 
@@ -45,18 +47,31 @@ class JobRunner:
     async def run(self, job: Job, now: datetime, *, name: str = "") -> list[Any]:
         """Run ``job`` at ``now`` until it has nothing more to do; returns its reports, in order."""
         reports: list[Any] = []
-        for _ in range(MAX_STEPS):
-            outcome = await self._step(job, now)
-            reports.extend(outcome.report)
-            if outcome.followup is not None:
-                extra = await asyncio.to_thread(outcome.followup)
-                async with self.sessions.begin() as session:
-                    await self.outbox.emit(session, extra, now=now)
-            if (outcome.messages or outcome.followup) and self.on_commit is not None:
+
+        async def emit(extra: Sequence[OutgoingMessage]) -> None:
+            async with self.sessions.begin() as session:
+                await self.outbox.emit(session, extra, now=now)
+            if self.on_commit is not None:
                 self.on_commit()
-            if not outcome.more:
-                return reports
-        log.error("job %s stopped after %d steps at %s with work left", name or job, MAX_STEPS, now.isoformat())
+
+        followups = Followups(emit, self.settings.schedule.digest.chart_processes)
+        try:
+            for _ in range(MAX_STEPS):
+                outcome = await self._step(job, now)
+                reports.extend(outcome.report)
+                if outcome.messages and self.on_commit is not None:
+                    self.on_commit()
+                if outcome.followup is not None:
+                    await followups.start(outcome.followup)
+                if not outcome.more:
+                    break
+            else:
+                log.error("job %s stopped after %d steps at %s with work left", name or job, MAX_STEPS, now.isoformat())
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await followups.finish()
+            raise
+        await followups.finish()
         return reports
 
     async def _step(self, job: Job, now: datetime) -> JobOutcome:

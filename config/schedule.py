@@ -183,6 +183,10 @@ class DigestSettings(BaseModel):
     cron: Cron = "0 9 * * 1"
     """When the weekly digest for the ISO week just ended goes out (default: Monday 09:00)."""
     out_dir: Path = Path(".cache/linli/digests")
+    chart_processes: int = Field(default=2, ge=0, le=16)
+    """Processes that draw the charts (two per community) while the next communities' digests are read,
+    started for one run of the job and stopped after it; 0 draws them in a thread, one community after
+    another. A district's digest is mostly charts: see docs/scaling.md."""
     committee_chats: dict[str, list[str]] | list[str] = Field(default_factory=dict)
     """Each community's committee group chats as ``platform:chat_id``, by community id; its full digest, its
     charts and its council agenda go there too, and nowhere else. A plain list (the old form) says nothing

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import JobContext
 from bot.jobs import JobOutcome
-from bot.message import DirectMessage, OutgoingMessage, Say, SendImage, Topic
+from bot.message import DirectMessage, OutgoingMessage, Say, Topic
 from bot.texts import digest as texts
 from config.schedule import DOMAINS
 from config.settings import Settings
+from handlers import digest_files
 from handlers.council_digest import VoiceSummary, voice_summary
+from handlers.digest_files import DigestFiles
 from handlers.labels import Labels, confusions
 from handlers.routing import address
 from handlers.worktime import WorkCalendar
@@ -358,31 +361,22 @@ def committee_markdown(digest: Digest) -> str:
     )
 
 
-def render_charts(digest: Digest, out_dir: Path) -> list[Path]:
-    """by_domain.png and daily.png into ``out_dir``; none (with a warning) if no CJK font is installed."""
-    from handlers import charts  # matplotlib loads only when a chart is drawn, not with every CLI command
-
-    counts = [(name, digest.total.by_domain.get(name, 0)) for name in DOMAINS]
-    days = [texts.day_label(d) for d in digest.week.days()]
-    by_domain, daily = texts.chart_titles(digest.community.name, digest.week.label)
-    try:
-        return [
-            charts.bar_by_domain(counts, by_domain, out_dir / "by_domain.png"),
-            charts.opened_vs_resolved(
-                days, digest.opened_per_day, digest.resolved_per_day, daily, out_dir / "daily.png"
-            ),
-        ]
-    except charts.FontMissing as exc:
-        log.warning("digest charts skipped: %s", exc)
-        return []
+def files_of(digest: Digest, out_dir: Path) -> DigestFiles:
+    """What the digest writes to ``out_dir``, as values another process can draw from."""
+    return DigestFiles(
+        out_dir=out_dir,
+        markdown=committee_markdown(digest),
+        titles=texts.chart_titles(digest.community.name, digest.week.label),
+        by_domain=tuple((name, digest.total.by_domain.get(name, 0)) for name in DOMAINS),
+        days=tuple(texts.day_label(d) for d in digest.week.days()),
+        opened=tuple(digest.opened_per_day),
+        resolved=tuple(digest.resolved_per_day),
+    )
 
 
 def write_files(digest: Digest, out_dir: Path) -> list[Path]:
     """digest.md and the charts into ``out_dir`` (blocking: call it off the event loop)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md = out_dir / "digest.md"
-    md.write_text(committee_markdown(digest), encoding="utf-8")
-    return [md, *render_charts(digest, out_dir)]
+    return digest_files.write(files_of(digest, out_dir))
 
 
 async def committee(session: AsyncSession, community_id: str) -> Sequence[Person]:
@@ -443,18 +437,10 @@ async def messages_for(
 
 
 def charts_for(settings: Settings, digest: Digest, chats: list[tuple[str, str]]) -> Callable[[], list[OutgoingMessage]]:
-    """The follow-up after the digest's commit: write the files, then send the charts to the committee's chats."""
-
-    def draw() -> list[OutgoingMessage]:
-        out_dir = settings.schedule.digest.out_dir / digest.community.id / digest.week.label
-        charts = write_files(digest, out_dir)[1:]
-        return [
-            SendImage(platform, chat_id, str(path.resolve()), topic=Topic.DIGEST, hold=True)
-            for platform, chat_id in chats
-            for path in charts
-        ]
-
-    return draw
+    """The follow-up after the digest's commit: write the files, then send the charts to the committee's chats
+    (plain values and a module-level function, so that it can run in another process)."""
+    out_dir = settings.schedule.digest.out_dir / digest.community.id / digest.week.label
+    return partial(digest_files.write_and_send, files_of(digest, out_dir), tuple(chats))
 
 
 async def send_weekly_digest(ctx: JobContext) -> JobOutcome:

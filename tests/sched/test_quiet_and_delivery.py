@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import threading
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +18,7 @@ from bot.app import Service, Store
 from bot.delivery import OutboxDispatcher
 from bot.message import DirectMessage, IncomingMessage, OutgoingMessage
 from config.settings import Settings
-from handlers import digest
+from handlers import digest, digest_files
 from handlers.closing import close_resolved_tickets
 from storage.models import OutboxStatus
 from tests.sched.conftest import Desk, at
@@ -141,14 +144,33 @@ async def test_the_digest_draws_its_charts_off_the_event_loop_after_its_commit(
     desk: Desk, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drawn_in: list[str] = []
-    real = digest.write_files
+    real = digest_files.write
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         drawn_in.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(digest, "write_files", spy)
+    monkeypatch.setattr(digest_files, "write", spy)
     settings.schedule.digest.committee_chats = ["sim:sim-committee"]
+    settings.schedule.digest.chart_processes = 0
     await desk.run(digest.send_weekly_digest, at("2026-11-23 09:00"))
     assert drawn_in
     assert threading.main_thread().name not in drawn_in
+
+
+async def test_the_charts_are_drawn_in_processes_that_stop_with_the_job(
+    desk: Desk, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    in_this_process: list[Any] = []
+    monkeypatch.setattr(digest_files, "write", lambda *args: in_this_process.append(args))
+    settings.schedule.digest.committee_chats = ["sim:sim-committee"]
+    settings.schedule.digest.out_dir = tmp_path
+    assert settings.schedule.digest.chart_processes > 0  # the default
+    await desk.run(digest.send_weekly_digest, at("2026-11-23 09:00"))
+    assert in_this_process == []  # drawn, but not here
+    drawn = sorted(path.name for path in await asyncio.to_thread(lambda: list(tmp_path.rglob("*.png"))))
+    assert drawn == ["by_domain.png", "daily.png"]
+    images = [o for o in await desk.outbox() if o.kind == "image"]
+    assert sorted(Path(o.image_path or "").name for o in images) == drawn
+    assert {o.chat_id for o in images} == {"sim-committee"}
+    assert multiprocessing.active_children() == []
