@@ -12,7 +12,7 @@ PostgreSQL, p99 < 50 ms, RSS < 300 MB; with 1,000, 10,000 and 100,000 unfinished
 its own speed.
 
 Run: python -m bench.bench_replay [--messages 100000] [--groups 200] [--backlog 0,1000,10000,100000]
-     [--backends sqlite,postgres] [--repeat 3] [--json FILE]
+     [--backends sqlite,postgres] [--repeat 3] [--mixes R:C,...] [--json FILE]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.workload import District, generate, preload
+from bench.workload import COMMAND_SHARE, REPORT_SHARE, District, generate, preload
 from bot.app import import_org, open_store
 from config.settings import Settings
 
@@ -60,6 +60,8 @@ class Run:
     cpu_ms: float = 0.0
     """CPU time (user + system, all threads, start-up included) per message: less at the mercy of a busy
     machine than messages/s."""
+    mix: tuple[float, float] = (REPORT_SHARE, COMMAND_SHARE)
+    """Shares of reports and of commands in the workload (the rest chatter and a few photos)."""
 
 
 async def prepare(url: str, district: District, backlog: int, folder: Path) -> int:
@@ -105,10 +107,12 @@ def replay(url: str, infile: Path, outfile: Path) -> tuple[dict[str, str], float
     return found.groupdict(), usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stderr
 
 
-def one_run(url: str, backend: str, groups: int, backlog: int, messages: int, folder: Path) -> Run:
+def one_run(
+    url: str, backend: str, groups: int, backlog: int, messages: int, folder: Path, mix: tuple[float, float]
+) -> Run:
     district = District.with_groups(groups)
     first = asyncio.run(prepare(url, district, backlog, folder))
-    workload = generate(district, messages, first_ticket=first)
+    workload = generate(district, messages, first_ticket=first, reports=mix[0], commands=mix[1])
     infile = workload.write(folder / "in.jsonl")
     summary, rss, cpu, _ = replay(url, infile, folder / "out.jsonl")
     if int(summary["opened"]) != workload.tickets:
@@ -125,6 +129,7 @@ def one_run(url: str, backend: str, groups: int, backlog: int, messages: int, fo
         float(summary["seconds"]),
         workload.tickets,
         cpu * 1000 / max(1, int(summary["count"])),
+        mix,
     )
 
 
@@ -142,6 +147,7 @@ def median_run(runs: list[Run]) -> Run:
         statistics.median(r.seconds for r in runs),
         middle.tickets,
         statistics.median(r.cpu_ms for r in runs),
+        middle.mix,
     )
 
 
@@ -163,40 +169,54 @@ def database(backend: str, folder: Path, stack: ExitStack) -> Any:
 def measure(args: argparse.Namespace) -> list[Run]:
     """Every configuration once per round, ``--repeat`` rounds: a machine whose load changes over time
     weighs on every configuration alike, so the comparisons within a run hold."""
-    runs: dict[tuple[str, int, int], list[Run]] = {}
+    runs: dict[tuple[str, int, int, tuple[float, float]], list[Run]] = {}
     with ExitStack() as stack:
         folder = Path(tempfile.mkdtemp(prefix="linli-bench-replay-"))
         backends = args.backends.split(",")
         fresh = {backend: database(backend, folder, stack) for backend in backends}
-        configurations = [(args.groups, backlog) for backlog in map(int, args.backlog.split(","))]
+        usual = (REPORT_SHARE, COMMAND_SHARE)
+        configurations = [(args.groups, backlog, usual) for backlog in map(int, args.backlog.split(","))]
         curve = [int(groups) for groups in args.groups_curve.split(",") if groups.strip() and int(groups)]
-        configurations += [(groups, args.groups_backlog) for groups in curve]
+        configurations += [(groups, args.groups_backlog, usual) for groups in curve]
+        configurations += [(args.groups, args.groups_backlog, mix) for mix in mixes(args.mixes)]
         for _ in range(args.repeat):
             for backend in backends:
-                for groups, backlog in dict.fromkeys(configurations):
-                    run = one_run(fresh[backend](), backend, groups, backlog, args.messages, folder)
-                    runs.setdefault((backend, groups, backlog), []).append(run)
+                for groups, backlog, mix in dict.fromkeys(configurations):
+                    run = one_run(fresh[backend](), backend, groups, backlog, args.messages, folder, mix)
+                    runs.setdefault((backend, groups, backlog, mix), []).append(run)
                     print(
-                        f"  {backend} groups {run.groups} backlog {backlog}: {run.rate:.0f} msg/s, "
+                        f"  {backend} groups {run.groups} backlog {backlog} reports {mix[0]:.0%} commands "
+                        f"{mix[1]:.0%}: {run.rate:.0f} msg/s, "
                         f"p99 {run.p99_ms:.0f} ms, {run.cpu_ms:.2f} CPU ms/msg, load {os.getloadavg()[0]:.1f}",
                         file=sys.stderr,
                     )
     return [median_run(found) for found in runs.values()]
 
 
+def mixes(text: str) -> list[tuple[float, float]]:
+    """``--mixes`` as (reports, commands) shares: "0:0,0.2:0" is chatter alone, then a fifth reports."""
+    found = []
+    for part in text.split(","):
+        if part.strip():
+            reports, commands = part.split(":")
+            found.append((float(reports), float(commands)))
+    return found
+
+
 def table(runs: list[Run]) -> str:
     lines = [
-        "| backend | groups | open tickets before | messages | messages/s | p50 ms | p99 ms | peak RSS MB "
-        "| CPU ms per message | vs no backlog |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| backend | groups | open tickets before | reports, commands | messages | messages/s | p50 ms | p99 ms "
+        "| peak RSS MB | CPU ms per message | vs no backlog |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    base = {(r.backend, r.groups): r.rate for r in runs if r.backlog == 0}
+    usual = (REPORT_SHARE, COMMAND_SHARE)
+    base = {(r.backend, r.groups): r.rate for r in runs if r.backlog == 0 and r.mix == usual}
     for r in runs:
-        ref = base.get((r.backend, r.groups))
+        ref = base.get((r.backend, r.groups)) if r.mix == usual else None
         share = f"{r.rate / ref:.0%}" if ref else ""
         lines.append(
-            f"| {r.backend} | {r.groups} | {r.backlog:,} | {r.messages:,} | {r.rate:,.0f} | {r.p50_ms:.1f} | "
-            f"{r.p99_ms:.1f} | {r.rss_mb:.0f} | {r.cpu_ms:.2f} | {share} |"
+            f"| {r.backend} | {r.groups} | {r.backlog:,} | {r.mix[0]:.0%}, {r.mix[1]:.0%} | {r.messages:,} | "
+            f"{r.rate:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.rss_mb:.0f} | {r.cpu_ms:.2f} | {share} |"
         )
     return "\n".join(lines)
 
@@ -207,7 +227,12 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--backlog", default="0,1000,10000,100000", help="open tickets before the replay")
     parser.add_argument("--groups-curve", default="20,2000", help="further runs with these many groups")
-    parser.add_argument("--groups-backlog", type=int, default=1000, help="backlog of the groups curve")
+    parser.add_argument("--groups-backlog", type=int, default=1000, help="backlog of the groups and mixes curves")
+    parser.add_argument(
+        "--mixes",
+        default="",
+        help='further runs with other shares of reports and commands, e.g. "0:0,0.2:0,0:0.1" (chatter alone, ...)',
+    )
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch-max", type=int, default=None, help="pipeline.batch_max for the replay")

@@ -206,8 +206,11 @@ def generate(
     spacing: timedelta = timedelta(milliseconds=100),
     seed: int = 12,
     is_report: Callable[[str], bool] | None = None,
+    reports: float = REPORT_SHARE,
+    commands: float = COMMAND_SHARE,
 ) -> Workload:
-    """``messages`` records, one every ``spacing``; ticket numbers continue from ``first_ticket``."""
+    """``messages`` records, one every ``spacing``, ``reports`` and ``commands`` of them (shares) reports and
+    commands; ticket numbers continue from ``first_ticket``."""
     rng = random.Random(seed)
     check = is_report or report_checker()
     # chatter the classifier reads as a report would open tickets the workload does not expect
@@ -240,7 +243,7 @@ def generate(
         group = rng.choice(groups)
         tickets = open_by_group[group.chat_id]
         roll = rng.random()
-        if roll < REPORT_SHARE:
+        if roll < reports:
             counters["reports"] += 1
             residents += 1
             sender = f"r{residents}"
@@ -259,12 +262,12 @@ def generate(
             next_id += 1
             record(group, sender, f"居民{residents}", text, when)
             continue
-        if roll < REPORT_SHARE + COMMAND_SHARE:
+        if roll < reports + commands:
             counters["commands"] += 1
             sender, name, text = _command(rng, group, tickets)
             record(group, sender, name, text, when)
             continue
-        if roll < REPORT_SHARE + COMMAND_SHARE + PHOTO_SHARE and tickets:
+        if roll < reports + commands + PHOTO_SHARE and tickets:
             latest = tickets[-1]
             record(group, latest.reporters[0], "居民", "", when, content_type="image")
             continue
