@@ -5,7 +5,7 @@ counted with SQLAlchemy's ``before_cursor_execute`` event and grouped by their t
 cuts statements per message shows here before it shows in ``bench_replay``'s messages/s.
 
 Run: python -m bench.profile_replay [--messages 4000] [--backlog 1000] [--groups 200] [--postgres]
-     [--top 25] [--no-profile] [--dump FILE]
+     [--top 25] [--no-profile] [--dump FILE] [--mix R:C]
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true", help="count statements only")
     parser.add_argument("--where-from", default=None, help="a regular expression: where do these statements come from")
     parser.add_argument("--dump", type=Path, default=None, help="also write the profile here (pstats) to query later")
+    parser.add_argument("--mix", default="0.2:0.1", help="shares of reports and commands, e.g. 1:0 for reports alone")
     args = parser.parse_args()
     global WHERE_FROM
     WHERE_FROM = re.compile(args.where_from) if args.where_from else None
@@ -138,7 +139,8 @@ def main() -> None:
             url = f"sqlite+aiosqlite:///{folder / 'replay.db'}"
         district = District.with_groups(args.groups)
         first = asyncio.run(prepare(url, district, args.backlog, folder))
-        workload = generate(district, args.messages, first_ticket=first)
+        reports, commands = (float(share) for share in args.mix.split(":"))
+        workload = generate(district, args.messages, first_ticket=first, reports=reports, commands=commands)
         infile = workload.write(folder / "in.jsonl")
         settings = Settings(database_url=url)
         statements: Counter[str] = Counter()

@@ -197,6 +197,7 @@ async def household_of(org: OrgRepo, platform: str, sender_id: str, person_id: s
 
 async def households(org: OrgRepo, ticket: Ticket) -> int:
     """How many households reported ``ticket`` (one family's several accounts count once)."""
+    await org.warm((), {(r.platform, r.sender_id) for r in ticket.reporters if not r.person_id})  # one query
     return len({await household_of(org, r.platform, r.sender_id, r.person_id) for r in ticket.reporters})
 
 

@@ -157,8 +157,8 @@ async def handle_report(msg: IncomingMessage, ctx: Context) -> Reply:
         assignee_id=grid.assignee.id if grid.assignee else None,
         opened_at=msg.time,
         actor=ctx.actor(msg.platform, msg.sender_id),
+        council_pending=major,
     )
-    ticket.council_pending = major
     await add_reporter(ctx, msg, ticket)
     if check:
         await lifecycle.start_check(ctx, ticket, msg.time)

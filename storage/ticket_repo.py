@@ -109,6 +109,7 @@ class TicketRepo:
         assignee_id: str | None,
         opened_at: datetime,
         actor: str,
+        council_pending: bool = False,
     ) -> Ticket:
         values = {
             **NEW_TICKET,
@@ -123,6 +124,7 @@ class TicketRepo:
             "decision": decision,
             "assignee_id": assignee_id,
             "opened_at": opened_at,
+            "council_pending": council_pending,
             # Written in the state it ends in (assigned when someone serves the unit), with the history of
             # both steps: one INSERT, not an INSERT and an UPDATE.
             "state": TicketState.OPEN if assignee_id is None else TicketState.ASSIGNED,
