@@ -22,7 +22,9 @@ class JobOutcome:
     more: bool = False
     """Call the job again, in a new transaction, at the same instant."""
     followup: Callable[[], Sequence[OutgoingMessage]] | None = None
-    """Blocking work for after the commit, run in a thread; what it returns is emitted in its own transaction."""
+    """Blocking work for after the commit, run in another process (``bot.followups``: so it must pickle, e.g. a
+    ``functools.partial`` of a module-level function over plain values) while the job goes on; what it
+    returns is emitted in its own transaction."""
     report: list[Any] = field(default_factory=list)
     """What the job did, for the command line (``linli deadlines run``)."""
 
