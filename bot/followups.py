@@ -11,15 +11,12 @@ community's figures are read.
 from __future__ import annotations
 
 import asyncio
-import logging
 import multiprocessing
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from bot.message import OutgoingMessage
-
-log = logging.getLogger(__name__)
 
 Work = Callable[[], Sequence[OutgoingMessage]]
 Emit = Callable[[Sequence[OutgoingMessage]], Awaitable[None]]

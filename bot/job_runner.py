@@ -3,8 +3,7 @@
 One transaction per step: the job gets its ``JobContext``, the messages it returns are written to the
 outbox in the same transaction, and the step commits. Then the job's blocking follow-up (drawing charts)
 runs in another process (``bot.followups``) while the next step goes on, and what it returns is emitted
-in a transaction of its own. A job that says
-``more`` is called again at the same instant.
+in a transaction of its own. A job that says ``more`` is called again at the same instant.
 """
 
 from __future__ import annotations
