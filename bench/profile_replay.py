@@ -29,8 +29,8 @@ from typing import Any
 import greenlet
 from sqlalchemy import event
 
-from bench.bench_replay import prepare
-from bench.workload import District, generate
+from bench.bench_replay import mixes, prepare
+from bench.workload import COMMAND_SHARE, REPORT_SHARE, District, generate
 from bot.app import open_store
 from bot.cli.replay import read_records, replay
 from config.settings import Settings
@@ -123,7 +123,9 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true", help="count statements only")
     parser.add_argument("--where-from", default=None, help="a regular expression: where do these statements come from")
     parser.add_argument("--dump", type=Path, default=None, help="also write the profile here (pstats) to query later")
-    parser.add_argument("--mix", default="0.2:0.1", help="shares of reports and commands, e.g. 1:0 for reports alone")
+    parser.add_argument(
+        "--mix", default=f"{REPORT_SHARE}:{COMMAND_SHARE}", help="shares of reports and commands (1:0: reports alone)"
+    )
     args = parser.parse_args()
     global WHERE_FROM
     WHERE_FROM = re.compile(args.where_from) if args.where_from else None
@@ -139,7 +141,7 @@ def main() -> None:
             url = f"sqlite+aiosqlite:///{folder / 'replay.db'}"
         district = District.with_groups(args.groups)
         first = asyncio.run(prepare(url, district, args.backlog, folder))
-        reports, commands = (float(share) for share in args.mix.split(":"))
+        [(reports, commands)] = mixes(args.mix)
         workload = generate(district, args.messages, first_ticket=first, reports=reports, commands=commands)
         infile = workload.write(folder / "in.jsonl")
         settings = Settings(database_url=url)
