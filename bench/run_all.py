@@ -32,6 +32,7 @@ FULL: dict[str, list[str]] = {
     "council": ["bench.bench_council"],
     "check tier": ["bench.bench_checks"],
     "replay": ["bench.bench_replay"],
+    "replay's floor (SQLite)": ["bench.sql_alone"],
 }
 QUICK: dict[str, list[str]] = {
     "classifier": ["bench.classifier_bench", "--messages", "20000"],
@@ -43,6 +44,7 @@ QUICK: dict[str, list[str]] = {
     "council": ["bench.bench_council", "--tickets", "20000"],
     "check tier": ["bench.bench_checks", "--tickets", "20000"],
     "replay": ["bench.bench_replay", "--messages", "10000", "--backlog", "0,1000,10000", "--repeat", "1"],
+    "replay's floor (SQLite)": ["bench.sql_alone", "--messages", "4000", "--repeat", "2"],
 }
 
 
