@@ -4,11 +4,14 @@ from the stored ballots; nobody's choice said back in a group; bad ballots refus
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from fractions import Fraction
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.council import parse_share, share_reached
@@ -298,3 +301,52 @@ async def test_two_processes_closing_votes_at_once_announce_the_tally_once(
     await talk.service.outbox.drain(now=at)
     announced = [m for m in to_chat(talk.adapter.sent[before:], GROUP) if m.startswith("【表决结果】")]
     assert len(announced) == 1
+
+
+async def test_whether_a_voter_wrote_in_the_building_is_looked_up_by_the_voter_not_by_the_groups(
+    talk: Talk,
+) -> None:
+    """An outsider's ballot by direct message asks whether they ever wrote in the building's groups: that
+    read goes through the voter's own messages (an index on the sender), not through every message ever
+    written in those groups, which grows with history."""
+    await lift_vote(talk)
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if "FROM messages JOIN chat_groups" in " ".join(statement.split()):
+            seen.append((statement, parameters))
+
+    engine = talk.service.store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert text(await talk.dm("r-out", "同意 #1 301")) == "抱歉，本次表决只限老西街5号楼的住户参加。"
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = seen
+    async with talk.service.store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            raw = (await conn.get_raw_connection()).driver_connection
+            rows = await raw.execute_fetchall(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plan = [str(row[-1]) for row in rows]
+            on_messages = [step for step in plan if " messages " in f"{step} "]
+            assert on_messages, plan
+            assert all("sender_id=?" in step for step in on_messages), plan
+        else:
+            await conn.exec_driver_sql("SET enable_seqscan = off")
+            explained = await conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            plan = explained.scalar_one()
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            conditions = [
+                cond
+                for node in nodes(plan[0]["Plan"])
+                if node.get("Relation Name") == "messages"
+                for cond in [node.get("Index Cond", "")]
+            ]
+            assert conditions, plan
+            assert all("sender_id" in cond for cond in conditions), plan
+
+
+def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from nodes(child)
