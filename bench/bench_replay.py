@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.workload import COMMAND_SHARE, REPORT_SHARE, District, generate, preload
+from bench.workload import COMMAND_SHARE, REPORT_SHARE, District, Workload, generate, preload
 from bot.app import import_org, open_store
 from config.settings import Settings
 
@@ -107,13 +107,20 @@ def replay(url: str, infile: Path, outfile: Path) -> tuple[dict[str, str], float
     return found.groupdict(), usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stderr
 
 
-def one_run(
-    url: str, backend: str, groups: int, backlog: int, messages: int, folder: Path, mix: tuple[float, float]
-) -> Run:
+def evening(
+    url: str, folder: Path, *, groups: int, backlog: int, messages: int, mix: tuple[float, float]
+) -> tuple[District, Workload, Path]:
+    """A database with the district's org and backlog, and the evening's messages written to folder/in.jsonl."""
     district = District.with_groups(groups)
     first = asyncio.run(prepare(url, district, backlog, folder))
     workload = generate(district, messages, first_ticket=first, reports=mix[0], commands=mix[1])
-    infile = workload.write(folder / "in.jsonl")
+    return district, workload, workload.write(folder / "in.jsonl")
+
+
+def one_run(
+    url: str, backend: str, groups: int, backlog: int, messages: int, folder: Path, mix: tuple[float, float]
+) -> Run:
+    district, workload, infile = evening(url, folder, groups=groups, backlog=backlog, messages=messages, mix=mix)
     summary, rss, cpu, _ = replay(url, infile, folder / "out.jsonl")
     if int(summary["opened"]) != workload.tickets:
         raise SystemExit(f"replay opened {summary['opened']} tickets, the workload expects {workload.tickets}")

@@ -29,8 +29,8 @@ from typing import Any
 import greenlet
 from sqlalchemy import event
 
-from bench.bench_replay import mixes, prepare
-from bench.workload import COMMAND_SHARE, REPORT_SHARE, District, generate
+from bench.bench_replay import evening, mixes
+from bench.workload import COMMAND_SHARE, REPORT_SHARE
 from bot.app import open_store
 from bot.cli.replay import read_records, replay
 from config.settings import Settings
@@ -139,11 +139,8 @@ def main() -> None:
             url = server.fresh_database_url()
         else:
             url = f"sqlite+aiosqlite:///{folder / 'replay.db'}"
-        district = District.with_groups(args.groups)
-        first = asyncio.run(prepare(url, district, args.backlog, folder))
-        [(reports, commands)] = mixes(args.mix)
-        workload = generate(district, args.messages, first_ticket=first, reports=reports, commands=commands)
-        infile = workload.write(folder / "in.jsonl")
+        [mix] = mixes(args.mix)
+        _, _, infile = evening(url, folder, groups=args.groups, backlog=args.backlog, messages=args.messages, mix=mix)
         settings = Settings(database_url=url)
         statements: Counter[str] = Counter()
         profile = None if args.no_profile else cProfile.Profile()

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.bench_replay import mixes, prepare
+from bench.bench_replay import evening, mixes
 from bench.profile_replay import shape
-from bench.workload import COMMAND_SHARE, REPORT_SHARE, District, generate
+from bench.workload import COMMAND_SHARE, REPORT_SHARE
 from bot.app import open_store
 from bot.cli.replay import read_records, replay
 from config.settings import Settings
@@ -160,11 +160,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="linli-sql-alone-"))
     database = folder / "replay.db"
     url = f"sqlite+aiosqlite:///{database}"
-    district = District.with_groups(args.groups)
-    first = asyncio.run(prepare(url, district, args.backlog, folder))
-    [(reports, commands)] = mixes(args.mix)
-    workload = generate(district, args.messages, first_ticket=first, reports=reports, commands=commands)
-    infile = workload.write(folder / "in.jsonl")
+    [mix] = mixes(args.mix)
+    _, _, infile = evening(url, folder, groups=args.groups, backlog=args.backlog, messages=args.messages, mix=mix)
     before = folder / "before"
     before.mkdir()
     for path in folder.glob("replay.db*"):
