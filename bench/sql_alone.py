@@ -3,7 +3,7 @@
 One replay in this process over a fresh SQLite database with a backlog (bench/workload.py), recording
 every statement with its parameters as the driver received them and every commit and rollback, per
 connection. Then the recording is run again, straight through the standard library's ``sqlite3``, on a
-copy of the database taken before the replay, with the pragmas the service sets: that is what SQLite
+copy of the database taken before the replay, pragmas included (they are recorded): that is what SQLite
 itself spent, with no SQLAlchemy, no handlers and no event loop. The same texts are classified again
 alone. The sum of the two is a floor under what any single process costs per message with this schema
 and this classifier, however its Python is written; 1,000 divided by it bounds messages/s.
@@ -35,9 +35,6 @@ from config.settings import Settings
 from nlp.classifier import load_classifier
 from storage import sqlite_driver
 from storage.sqlite_driver import BUSY_TIMEOUT_MS
-
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")
-"""What ``storage.engine`` sets on every SQLite connection (the busy timeout aside: nothing waits here)."""
 
 
 @dataclass
@@ -91,18 +88,10 @@ async def record(settings: Settings, infile: Path, recording: Recording) -> int:
 def run_alone(database: Path, recording: Recording) -> tuple[float, int, dict[str, float]]:
     """Seconds the recorded steps take in ``sqlite3`` alone, how many failed (none should), and the seconds
     by statement (its text with parameter lists folded) or commit."""
-    connections: dict[int, sqlite3.Connection] = {}
-
-    def connection(key: int) -> sqlite3.Connection:
-        if key not in connections:
-            conn = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000)
-            for pragma in PRAGMAS:
-                conn.execute(pragma)
-            connections[key] = conn
-        return connections[key]
-
-    for key in {step[0] for step in recording.steps}:
-        connection(key)
+    # The pragmas the service sets on a new connection are in the recording, at its start.
+    connections = {
+        key: sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000) for key in {step[0] for step in recording.steps}
+    }
     failed = 0
     by_shape: dict[str, float] = defaultdict(float)
     clock = time.perf_counter
