@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from bot.context import JobContext
 from bot.jobs import JobOutcome
@@ -48,9 +48,18 @@ async def purge_old_messages(ctx: JobContext) -> JobOutcome:
     if unlinked:
         await s.execute(delete(Message).where(Message.id.in_(unlinked)).execution_options(synchronize_session=False))
     done = [OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED, OutboxStatus.UNKNOWN]
+    # An item is never due before it was written, so ``not_before`` bounds it too: read through that column's
+    # index from the oldest, the run reads what it deletes, not the replies it keeps. The status is compared
+    # through lower() so that no planner can walk every sent item by the status index instead (SQLite, which
+    # keeps no statistics here, would).
     old_outbox = (
         await s.scalars(
-            select(OutboxItem.id).where(OutboxItem.status.in_(done), OutboxItem.created_at < cutoff).limit(BATCH)
+            select(OutboxItem.id)
+            .where(
+                OutboxItem.not_before < cutoff, OutboxItem.created_at < cutoff, func.lower(OutboxItem.status).in_(done)
+            )
+            .order_by(OutboxItem.not_before)
+            .limit(BATCH)
         )
     ).all()
     if old_outbox:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, insert, select, text
 
 from bench.workload import BACKLOG_DAYS, START, District, generate, preload
 from bot.app import Store, import_org, open_store
@@ -31,7 +31,7 @@ from handlers.closing import close_resolved_tickets
 from handlers.deadlines import sweep_deadlines
 from handlers.digest import Week, compute, messages_for
 from handlers.retention import purge_old_messages
-from storage.models import Message, Ticket
+from storage.models import Message, OutboxItem, OutboxStatus, Ticket
 from tests.postgres import PostgresServer
 
 GROWING = ("tickets", "messages", "outbox", "ticket_events", "ticket_reporters", "ticket_reminders", "points")
@@ -143,18 +143,44 @@ async def test_retention_reads_what_it_removes_not_what_it_kept(
     async with open_store(settings) as store:
         await import_org(store, district.write_org(tmp_path / "org.yaml"))
         await preload(store.sessions, district, 3_000)
+        await sent_replies(store, 4_000)
         runner = JobRunner(store.sessions, settings)
         await runner.run(purge_old_messages, now)  # batch after batch until nothing is left
         async with store.sessions() as session:
             kept = select(func.count()).select_from(Message)
             emptied = int(await session.scalar(kept.where(Message.text == "")) or 0)
             young = int(await session.scalar(kept.where(Message.sent_at >= now - timedelta(days=180))) or 0)
+            replies = int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0)
         assert emptied > 1_000  # what later runs must not read again
         assert young > 5_000
+        assert replies > 1_500  # the younger half of the replies sent
         async with store.engine.begin() as conn:
             await conn.execute(text("ANALYZE"))
         with capturing(store) as sent:
             await runner.run(purge_old_messages, now + timedelta(days=1))
         scans = await unindexed(store, sent)
     assert any("FROM messages" in statement for statement in sent)
+    assert any("FROM outbox" in statement for statement in sent)
     assert scans == [], "\n\n".join(scans)
+
+
+async def sent_replies(store: Store, count: int) -> None:
+    """``count`` replies sent over the backlog's days, as the outbox keeps them until retention removes them."""
+    span = timedelta(days=BACKLOG_DAYS)
+    rows = []
+    for k in range(count):
+        at = START - span + span * k / count
+        rows.append(
+            {
+                "created_at": at,
+                "not_before": at,
+                "sent_at": at,
+                "platform": "sim",
+                "kind": "say",
+                "chat_id": "g",
+                "text": "收到",
+                "status": OutboxStatus.SENT,
+            }
+        )
+    async with store.sessions.begin() as session:
+        await session.execute(insert(OutboxItem), rows)

@@ -56,11 +56,12 @@ async def test_a_batch_looks_up_messages_groups_and_senders_through_their_indexe
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_retention_reads_through_its_partial_index(store: Store, settings: Settings) -> None:
     """The daily retention run finds what it must delete or empty through ix_messages_retention, which leaves
-    out the emptied rows kept for tickets (PostgreSQL's plan: test_explain.py)."""
+    out the emptied rows kept for tickets, and the old replies through the outbox's ``not_before`` (PostgreSQL's
+    plans: test_explain.py)."""
     seen: list[tuple[str, Any]] = []
 
     def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        if " ".join(statement.split()).startswith("SELECT messages.id"):
+        if " ".join(statement.split()).startswith(("SELECT messages.id", "SELECT outbox.id")):
             seen.append((statement, parameters))
 
     engine = store.engine.sync_engine
@@ -69,8 +70,14 @@ async def test_retention_reads_through_its_partial_index(store: Store, settings:
         await JobRunner(store.sessions, settings).run(purge_old_messages, datetime(2026, 12, 1, tzinfo=UTC))
     finally:
         event.remove(engine, "before_cursor_execute", keep)
-    [(statement, parameters)] = seen
+    [(messages, message_parameters), (outbox, outbox_parameters)] = seen
     async with store.engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
-        plan = [str(row[-1]) for row in await raw.execute_fetchall(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+        plan = [
+            str(row[-1]) for row in await raw.execute_fetchall(f"EXPLAIN QUERY PLAN {messages}", message_parameters)
+        ]
+        replies = [
+            str(row[-1]) for row in await raw.execute_fetchall(f"EXPLAIN QUERY PLAN {outbox}", outbox_parameters)
+        ]
     assert any("ix_messages_retention" in step for step in plan), plan
+    assert any("ix_outbox_not_before (not_before<?)" in step for step in replies), replies
