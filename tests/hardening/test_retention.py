@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bot.job_runner import JobRunner
 from handlers.jobs import jobs
 from handlers.retention import purge_old_messages
-from storage.models import AuditEntry, Message
+from storage.models import AuditEntry, Message, OutboxItem, OutboxStatus
 from tests.hardening.conftest import Desk
 
 
@@ -37,6 +37,39 @@ async def test_old_messages_go_and_those_behind_tickets_keep_only_the_link(two: 
     async with two.service.store.sessions() as session:
         actions = (await session.scalars(select(AuditEntry.action))).all()
     assert actions == ["retention"]
+
+
+async def test_old_replies_go_once_sent_and_stay_while_unsent(two: Desk) -> None:
+    now = two.clock + timedelta(days=200)
+    old, young = now - timedelta(days=181), now - timedelta(days=10)
+    rows = [
+        ("old sent", old, old, OutboxStatus.SENT),
+        ("old failed", old, old, OutboxStatus.FAILED),
+        ("old unsent", old, old, OutboxStatus.PENDING),
+        ("young sent", young, young, OutboxStatus.SENT),
+        ("held past the cutoff", old, young, OutboxStatus.SENT),
+    ]
+    async with two.service.store.sessions.begin() as session:
+        await session.execute(
+            insert(OutboxItem),
+            [
+                {
+                    "text": text,
+                    "created_at": created,
+                    "not_before": due,
+                    "platform": "sim",
+                    "kind": "say",
+                    "chat_id": "sim-sdc-3",
+                    "status": status,
+                }
+                for text, created, due, status in rows
+            ],
+        )
+    await JobRunner(two.service.store.sessions, two.service.settings).run(purge_old_messages, now)
+    async with two.service.store.sessions() as session:
+        kept = set((await session.scalars(select(OutboxItem.text))).all())
+    # what was held until after the cutoff goes on a later day, once it too is older than the cutoff
+    assert kept == {"old unsent", "young sent", "held past the cutoff"}
 
 
 async def test_chatter_from_an_unknown_group_is_not_kept_in_full(two: Desk) -> None:
