@@ -186,8 +186,9 @@ class Message(Base):
 
 Index("ix_messages_chat", Message.platform, Message.chat_id)
 Index("ix_messages_sender", Message.platform, Message.sender_id, Message.chat_id)
-"""Where a person has written: a ballot by direct message asks whether the voter ever wrote in the building's
-groups (handlers/votes.py), which without it reads every message of the platform."""
+"""Where a person has written: a ballot by direct message (handlers/votes.py) and the council's home units ask
+whether they wrote in a building's groups, and a person's data export and erasure find their messages; without
+it each of these reads every message of the platform."""
 _EMPTY: ColumnClause[str] = literal_column("''")
 RETAINED_IN_FULL = or_(Message.ticket_id.is_(None), Message.text != _EMPTY, Message.sender_name != _EMPTY)
 """A message retention has yet to deal with: one behind a ticket is kept emptied, and never read again.
