@@ -81,13 +81,24 @@ BATCH_MAX: int | None = None
 """``pipeline.batch_max`` for the replay (``--batch-max``); None: the default."""
 
 
-def replay(url: str, infile: Path, outfile: Path) -> tuple[dict[str, str], float, float, str]:
-    """Run ``linli replay`` in its own process: its summary, its peak RSS in MB, its CPU seconds, its stderr."""
+@dataclass
+class Started:
+    """A ``linli replay`` process under way, and the file its stderr goes to."""
+
+    proc: subprocess.Popen[bytes]
+    stderr: Path
+
+
+def start_replay(url: str, infile: Path, outfile: Path, instance: str = "") -> Started:
+    """Start ``linli replay`` of ``infile`` in its own process, as ``instance`` (LINLI_INSTANCE) if given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
     if BATCH_MAX is not None:
         env["LINLI_PIPELINE__BATCH_MAX"] = str(BATCH_MAX)
     env |= {"LINLI_DATABASE_URL": url, "PYTHONPATH": str(ROOT), "LINLI_NLP__CACHE_DIR": str(ROOT / ".cache" / "linli")}
-    with tempfile.TemporaryFile() as err:
+    if instance:
+        env["LINLI_INSTANCE"] = instance
+    stderr = outfile.with_name(f"{outfile.name}.stderr")
+    with stderr.open("wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "replay", str(infile), "--out", str(outfile)],
             env=env,
@@ -95,16 +106,25 @@ def replay(url: str, infile: Path, outfile: Path) -> tuple[dict[str, str], float
             stdout=subprocess.DEVNULL,
             stderr=err,
         )
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        stderr = err.read().decode("utf-8", "replace")
-    if proc.returncode != 0:
-        raise SystemExit(f"linli replay failed ({proc.returncode}):\n{stderr[-3000:]}")
+    return Started(proc, stderr)
+
+
+def finish_replay(started: Started) -> tuple[dict[str, str], float, float, str]:
+    """Wait for a replay: its summary, its peak RSS in MB, its CPU seconds, its stderr."""
+    _, status, usage = os.wait4(started.proc.pid, 0)
+    started.proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = started.stderr.read_text(encoding="utf-8", errors="replace")
+    if started.proc.returncode != 0:
+        raise SystemExit(f"linli replay failed ({started.proc.returncode}):\n{stderr[-3000:]}")
     found = SUMMARY.search(stderr)
     if found is None:
         raise SystemExit(f"no summary from linli replay:\n{stderr[-3000:]}")
     return found.groupdict(), usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stderr
+
+
+def replay(url: str, infile: Path, outfile: Path) -> tuple[dict[str, str], float, float, str]:
+    """Run ``linli replay`` in its own process: its summary, its peak RSS in MB, its CPU seconds, its stderr."""
+    return finish_replay(start_replay(url, infile, outfile))
 
 
 def evening(

@@ -33,6 +33,7 @@ FULL: dict[str, list[str]] = {
     "check tier": ["bench.bench_checks"],
     "replay": ["bench.bench_replay"],
     "replay's floor (SQLite)": ["bench.sql_alone"],
+    "several processes (PostgreSQL)": ["bench.bench_processes", "--processes", "1,2,3"],
 }
 QUICK: dict[str, list[str]] = {
     "classifier": ["bench.classifier_bench", "--messages", "20000"],
@@ -45,6 +46,7 @@ QUICK: dict[str, list[str]] = {
     "check tier": ["bench.bench_checks", "--tickets", "20000"],
     "replay": ["bench.bench_replay", "--messages", "10000", "--backlog", "0,1000,10000", "--repeat", "1"],
     "replay's floor (SQLite)": ["bench.sql_alone", "--messages", "4000", "--repeat", "2"],
+    "several processes (PostgreSQL)": ["bench.bench_processes", "--messages", "6000"],
 }
 
 
