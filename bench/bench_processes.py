@@ -7,8 +7,8 @@ database with the same backlog and the same messages; N = 1 in the same round is
 
 Figures: messages/s of all processes together (every message over the longest replay; start-up left out,
 as replay leaves it out of its own rate), the worst p99, CPU per message of the linli processes together
-(the server's is not counted), the highest peak RSS. Every run checks that the processes together opened
-exactly the tickets the workload says they would.
+(each one's start-up included, the server's not counted), the highest peak RSS. Every run checks that
+the processes together opened exactly the tickets the workload says they would.
 
 The workload has no ticket commands by default (``--mix 0.2:0``): a command names its ticket by number,
 and while several processes open tickets at once the numbers interleave, so the workload's commands
@@ -83,7 +83,13 @@ def one_run(url: str, processes: int, args: argparse.Namespace, folder: Path) ->
     started = [
         start_replay(url, part, part.with_suffix(".out"), instance=f"bench-{n + 1}") for n, part in enumerate(parts)
     ]
-    finished = [finish_replay(one) for one in started]
+    try:
+        finished = [finish_replay(one) for one in started]
+    finally:
+        for one in started:  # one replay failed: stop the others rather than leave them running
+            if one.proc.poll() is None:
+                one.proc.kill()
+                one.proc.wait()
     opened = asyncio.run(ticket_count(url)) - before
     if opened != workload.tickets:
         raise SystemExit(f"{processes} process(es) opened {opened} tickets, the workload expects {workload.tickets}")
